@@ -1,0 +1,1 @@
+//! Descriptions, handling advice and where each code arises (filled in by the catalog work).
