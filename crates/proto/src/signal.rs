@@ -241,15 +241,15 @@ impl ServerFrame {
     }
 }
 
-/// Parses one client text frame, with the size limit, into a request or a catalog error to send back.
+/// Parses one client text frame, refusing frames over `max_bytes`, into a request or a catalog error to send back.
 /// The id of a frame that is valid JSON with a numeric `id` but a bad body is recovered, so the client's pending
 /// request fails instead of hanging.
-pub fn parse_client_frame(text: &str) -> Result<ClientFrame, (Option<u32>, RtcError)> {
+pub fn parse_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, (Option<u32>, RtcError)> {
     use crate::error::ErrorCode;
-    if text.len() > MAX_FRAME_BYTES {
+    if text.len() > max_bytes {
         return Err((
             None,
-            RtcError::new(ErrorCode::InvalidParams, format!("frame of {} bytes exceeds {MAX_FRAME_BYTES}", text.len())),
+            RtcError::new(ErrorCode::InvalidParams, format!("frame of {} bytes exceeds {max_bytes}", text.len())),
         ));
     }
     serde_json::from_str::<ClientFrame>(text).map_err(|e| {
@@ -271,13 +271,14 @@ mod tests {
     fn client_frames_are_flat_json_with_a_type() {
         let frame = parse_client_frame(
             r#"{"id":1,"type":"join","app_id":"a","channel":"c","token":null,"uid":"bob","mode":"live","role":"audience"}"#,
+            MAX_FRAME_BYTES,
         )
         .unwrap();
         assert_eq!(frame.id, Some(1));
         let Request::Join(join) = frame.request else { panic!("not a join") };
         assert_eq!(join.uid, json!("bob"));
         assert_eq!((join.mode, join.role), (Mode::Live, ClientRole::Audience));
-        assert_eq!(parse_client_frame(r#"{"type":"ping"}"#).unwrap().request, Request::Ping);
+        assert_eq!(parse_client_frame(r#"{"type":"ping"}"#, MAX_FRAME_BYTES).unwrap().request, Request::Ping);
         let role = serde_json::to_value(ClientFrame {
             id: Some(7),
             request: Request::SetClientRole { role: ClientRole::Host },
@@ -288,12 +289,12 @@ mod tests {
 
     #[test]
     fn bad_frames_are_catalog_errors_keeping_the_id_when_possible() {
-        let (id, err) = parse_client_frame(r#"{"id":9,"type":"fly"}"#).unwrap_err();
+        let (id, err) = parse_client_frame(r#"{"id":9,"type":"fly"}"#, MAX_FRAME_BYTES).unwrap_err();
         assert_eq!((id, err.code), (Some(9), ErrorCode::InvalidParams));
-        let (id, err) = parse_client_frame("not json").unwrap_err();
+        let (id, err) = parse_client_frame("not json", MAX_FRAME_BYTES).unwrap_err();
         assert_eq!((id, err.code), (None, ErrorCode::InvalidParams));
         let big = format!(r#"{{"id":1,"type":"renew_token","token":"{}"}}"#, "a".repeat(MAX_FRAME_BYTES));
-        assert!(parse_client_frame(&big).unwrap_err().1.detail.contains("exceeds"));
+        assert!(parse_client_frame(&big, MAX_FRAME_BYTES).unwrap_err().1.detail.contains("exceeds"));
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub fn app_id(id: &str) -> Result<(), RtcError> {
 pub fn token(token: Option<&str>) -> Result<(), RtcError> {
     match token {
         None => Ok(()),
-        Some(t) if t.is_empty() => Err(invalid("invalid token \"\": if you do not use a token, set it to null")),
+        Some("") => Err(invalid("invalid token \"\": if you do not use a token, set it to null")),
         Some(t) if t.chars().count() > MAX_TOKEN_LEN || !is_latin1(t) => {
             Err(invalid("invalid token: 1 to 2047 characters with char codes up to 255"))
         }

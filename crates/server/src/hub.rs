@@ -91,7 +91,10 @@ impl Session {
     }
 
     fn user_info(&self) -> UserInfo {
-        UserInfo { uid: self.identity.uid, account: self.identity.account.clone() }
+        UserInfo {
+            uid: self.identity.uid,
+            account: self.identity.account.clone(),
+        }
     }
 }
 
@@ -148,11 +151,16 @@ impl Hub {
 
     /// The identity behind a connection, if it joined.
     pub fn identity(&self, conn: ConnId) -> Option<&Identity> {
-        self.conns.get(&conn).and_then(|sid| self.sessions.get(sid)).map(|s| &s.identity)
+        self.conns
+            .get(&conn)
+            .and_then(|sid| self.sessions.get(sid))
+            .map(|s| &s.identity)
     }
 
-    fn reply_err(&mut self, conn: ConnId, id: Option<u32>, error: RtcError) {
-        self.outputs.push_back(Output::Send(conn, ServerFrame::error(id, error)));
+    /// Queues an error reply (or an unsolicited error when `id` is `None`).
+    pub fn reply_error(&mut self, conn: ConnId, id: Option<u32>, error: RtcError) {
+        self.outputs
+            .push_back(Output::Send(conn, ServerFrame::error(id, error)));
     }
 
     fn reply_ok(&mut self, conn: ConnId, id: Option<u32>) {
@@ -199,16 +207,19 @@ impl Hub {
     /// A connection asks to join. Replies `joined` or an error.
     pub fn join(&mut self, conn: ConnId, id: Option<u32>, admitted: Admitted, now_ms: u64) {
         if self.conns.contains_key(&conn) {
-            return self.reply_err(
+            return self.reply_error(
                 conn,
                 id,
-                RtcError::new(ErrorCode::InvalidOperation, "Client already in connecting/connected state"),
+                RtcError::new(
+                    ErrorCode::InvalidOperation,
+                    "Client already in connecting/connected state",
+                ),
             );
         }
         let key = (admitted.app_id.clone(), admitted.channel.clone());
         let members = self.channels.get(&key);
         if members.is_some_and(|m| m.len() >= self.config.max_users_per_channel) {
-            return self.reply_err(
+            return self.reply_error(
                 conn,
                 id,
                 RtcError::new(ErrorCode::CanNotGetGatewayServer, "users overload")
@@ -217,7 +228,7 @@ impl Hub {
         }
         let uid = match admitted.uid {
             Some(uid) if members.is_some_and(|m| m.contains_key(&uid)) => {
-                return self.reply_err(
+                return self.reply_error(
                     conn,
                     id,
                     RtcError::new(
@@ -238,10 +249,19 @@ impl Hub {
             }
         };
         let sid = random_hex(16);
-        let role = if admitted.mode == Mode::Rtc { ClientRole::Host } else { admitted.role };
+        let role = if admitted.mode == Mode::Rtc {
+            ClientRole::Host
+        } else {
+            admitted.role
+        };
         let session = Session {
             resume_token: random_hex(16),
-            identity: Identity { app_id: admitted.app_id, channel: admitted.channel, uid, account: admitted.account },
+            identity: Identity {
+                app_id: admitted.app_id,
+                channel: admitted.channel,
+                uid,
+                account: admitted.account,
+            },
             mode: admitted.mode,
             role,
             conn: Some(conn),
@@ -249,12 +269,15 @@ impl Hub {
             token_expires_at_ms: admitted.token_expires_at_ms,
             will_expire_sent: false,
         };
-        let announce = session.announced().then(|| ServerFrame::UserJoined(session.user_info()));
+        let announce = session
+            .announced()
+            .then(|| ServerFrame::UserJoined(session.user_info()));
         self.channels.entry(key.clone()).or_default().insert(uid, sid.clone());
         self.sessions.insert(sid.clone(), session);
         self.conns.insert(conn, sid.clone());
         let joined = self.joined_reply(&sid);
-        self.outputs.push_back(Output::Send(conn, ServerFrame::Joined { id, joined }));
+        self.outputs
+            .push_back(Output::Send(conn, ServerFrame::Joined { id, joined }));
         if let Some(frame) = announce {
             self.broadcast(&key, &sid, &frame);
         }
@@ -265,11 +288,14 @@ impl Hub {
     /// A new connection resumes a session whose link dropped. Other users see nothing.
     pub fn rejoin(&mut self, conn: ConnId, id: Option<u32>, session_id: &str, resume_token: &str, now_ms: u64) {
         if self.conns.contains_key(&conn) {
-            return self.reply_err(conn, id, RtcError::new(ErrorCode::InvalidOperation, "already joined"));
+            return self.reply_error(conn, id, RtcError::new(ErrorCode::InvalidOperation, "already joined"));
         }
-        let valid = self.sessions.get(session_id).is_some_and(|s| constant_time_eq(&s.resume_token, resume_token));
+        let valid = self
+            .sessions
+            .get(session_id)
+            .is_some_and(|s| constant_time_eq(&s.resume_token, resume_token));
         if !valid {
-            return self.reply_err(
+            return self.reply_error(
                 conn,
                 id,
                 RtcError::new(ErrorCode::InvalidOperation, "session expired or unknown: join again"),
@@ -283,7 +309,8 @@ impl Hub {
         session.last_seen_ms = now_ms;
         self.conns.insert(conn, session_id.to_string());
         let joined = self.joined_reply(session_id);
-        self.outputs.push_back(Output::Send(conn, ServerFrame::Joined { id, joined }));
+        self.outputs
+            .push_back(Output::Send(conn, ServerFrame::Joined { id, joined }));
     }
 
     /// Any frame from a joined connection is a sign of life.
@@ -296,7 +323,7 @@ impl Hub {
     fn session_of(&mut self, conn: ConnId, id: Option<u32>) -> Option<String> {
         let sid = self.conns.get(&conn).cloned();
         if sid.is_none() {
-            self.reply_err(conn, id, RtcError::new(ErrorCode::InvalidOperation, "not joined"));
+            self.reply_error(conn, id, RtcError::new(ErrorCode::InvalidOperation, "not joined"));
         }
         sid
     }
@@ -326,9 +353,10 @@ impl Hub {
         let key = (session.identity.app_id.clone(), session.identity.channel.clone());
         let frame = match role {
             ClientRole::Host => ServerFrame::UserJoined(session.user_info()),
-            ClientRole::Audience => {
-                ServerFrame::UserLeft { uid: session.identity.uid, reason: UserLeftReason::BecomeAudience }
-            }
+            ClientRole::Audience => ServerFrame::UserLeft {
+                uid: session.identity.uid,
+                reason: UserLeftReason::BecomeAudience,
+            },
         };
         self.reply_ok(conn, id);
         self.broadcast(&key, &sid, &frame);
@@ -379,26 +407,39 @@ impl Hub {
 
     fn check_token(&mut self, sid: &str, now_ms: u64) {
         let lead = self.config.token_will_expire_lead_ms;
-        let Some(session) = self.sessions.get_mut(sid) else { return };
-        let Some(expires_at) = session.token_expires_at_ms else { return };
+        let Some(session) = self.sessions.get_mut(sid) else {
+            return;
+        };
+        let Some(expires_at) = session.token_expires_at_ms else {
+            return;
+        };
         if now_ms >= expires_at {
             if let Some(conn) = session.conn {
-                self.outputs.push_back(Output::Send(conn, ServerFrame::TokenPrivilegeDidExpire));
                 self.outputs
-                    .push_back(Output::Send(conn, ServerFrame::Disconnected { reason: DisconnectReason::TokenExpire }));
+                    .push_back(Output::Send(conn, ServerFrame::TokenPrivilegeDidExpire));
+                self.outputs.push_back(Output::Send(
+                    conn,
+                    ServerFrame::Disconnected {
+                        reason: DisconnectReason::TokenExpire,
+                    },
+                ));
             }
             self.end_session(sid, UserLeftReason::Quit, Ended::TokenExpired);
         } else if !session.will_expire_sent && now_ms + lead >= expires_at {
             session.will_expire_sent = true;
             if let Some(conn) = session.conn {
-                let frame = ServerFrame::TokenPrivilegeWillExpire { expires_at: expires_at / 1000 };
+                let frame = ServerFrame::TokenPrivilegeWillExpire {
+                    expires_at: expires_at / 1000,
+                };
                 self.outputs.push_back(Output::Send(conn, frame));
             }
         }
     }
 
     fn end_session(&mut self, sid: &str, reason: UserLeftReason, ended: Ended) {
-        let Some(session) = self.sessions.remove(sid) else { return };
+        let Some(session) = self.sessions.remove(sid) else {
+            return;
+        };
         let key = (session.identity.app_id.clone(), session.identity.channel.clone());
         if let Some(conn) = session.conn {
             self.conns.remove(&conn);
@@ -411,7 +452,14 @@ impl Hub {
             }
         }
         if session.announced() {
-            self.broadcast(&key, sid, &ServerFrame::UserLeft { uid: session.identity.uid, reason });
+            self.broadcast(
+                &key,
+                sid,
+                &ServerFrame::UserLeft {
+                    uid: session.identity.uid,
+                    reason,
+                },
+            );
         }
         self.ended.push(ended);
     }
@@ -470,10 +518,19 @@ mod tests {
         hub.join(2, Some(1), admitted("c", Some(20), Mode::Rtc, ClientRole::Host), 0);
         let out = drain(&mut hub);
         assert_eq!(joined_of(&out, 2).users, vec![UserInfo { uid: 10, account: None }]);
-        assert_eq!(frames_to(&out, 1), vec![ServerFrame::UserJoined(UserInfo { uid: 20, account: None })]);
+        assert_eq!(
+            frames_to(&out, 1),
+            vec![ServerFrame::UserJoined(UserInfo { uid: 20, account: None })]
+        );
         hub.leave(2, Some(2));
         let out = drain(&mut hub);
-        assert_eq!(frames_to(&out, 1), vec![ServerFrame::UserLeft { uid: 20, reason: UserLeftReason::Quit }]);
+        assert_eq!(
+            frames_to(&out, 1),
+            vec![ServerFrame::UserLeft {
+                uid: 20,
+                reason: UserLeftReason::Quit
+            }]
+        );
         assert!(out.contains(&Output::Close(2)));
         assert_eq!((hub.session_count(), hub.channel_count()), (1, 1));
         hub.leave(1, None);
@@ -486,7 +543,9 @@ mod tests {
         hub.join(1, Some(1), admitted("c", Some(7), Mode::Rtc, ClientRole::Host), 0);
         hub.join(2, Some(1), admitted("c", Some(7), Mode::Rtc, ClientRole::Host), 0);
         let out = drain(&mut hub);
-        let ServerFrame::Error { id: Some(1), error } = &frames_to(&out, 2)[0] else { panic!("{out:?}") };
+        let ServerFrame::Error { id: Some(1), error } = &frames_to(&out, 2)[0] else {
+            panic!("{out:?}")
+        };
         assert_eq!(error.code, ErrorCode::UidConflict);
         hub.join(3, Some(1), admitted("other", Some(7), Mode::Rtc, ClientRole::Host), 0);
         hub.join(4, Some(1), admitted("c", None, Mode::Rtc, ClientRole::Host), 0);
@@ -498,7 +557,10 @@ mod tests {
 
     #[test]
     fn a_dropped_link_times_out_unless_it_rejoins() {
-        let config = HubConfig { session_timeout_ms: 1_000, ..HubConfig::default() };
+        let config = HubConfig {
+            session_timeout_ms: 1_000,
+            ..HubConfig::default()
+        };
         let mut hub = Hub::new(config);
         hub.join(1, Some(1), admitted("c", Some(1), Mode::Rtc, ClientRole::Host), 0);
         hub.join(2, Some(1), admitted("c", Some(2), Mode::Rtc, ClientRole::Host), 0);
@@ -517,10 +579,18 @@ mod tests {
         assert!(drain(&mut hub).is_empty());
         hub.handle_timeout(1_950);
         let out = drain(&mut hub);
-        assert_eq!(frames_to(&out, 1), vec![ServerFrame::UserLeft { uid: 2, reason: UserLeftReason::ServerTimeOut }]);
+        assert_eq!(
+            frames_to(&out, 1),
+            vec![ServerFrame::UserLeft {
+                uid: 2,
+                reason: UserLeftReason::ServerTimeOut
+            }]
+        );
         assert!(out.contains(&Output::Close(3)));
         hub.rejoin(4, Some(1), &joined.session_id, &joined.resume_token, 2_000);
-        let ServerFrame::Error { error, .. } = &frames_to(&drain(&mut hub), 4)[0] else { panic!() };
+        let ServerFrame::Error { error, .. } = &frames_to(&drain(&mut hub), 4)[0] else {
+            panic!()
+        };
         assert_eq!(error.code, ErrorCode::InvalidOperation);
     }
 
@@ -530,7 +600,9 @@ mod tests {
         hub.join(1, Some(1), admitted("c", Some(1), Mode::Rtc, ClientRole::Host), 0);
         let joined = joined_of(&drain(&mut hub), 1);
         hub.rejoin(2, Some(1), &joined.session_id, "forged", 10);
-        let ServerFrame::Error { error, .. } = &frames_to(&drain(&mut hub), 2)[0] else { panic!() };
+        let ServerFrame::Error { error, .. } = &frames_to(&drain(&mut hub), 2)[0] else {
+            panic!()
+        };
         assert_eq!(error.code, ErrorCode::InvalidOperation);
         // A rejoin while the old link is still up takes the session over and closes the old socket.
         hub.rejoin(3, Some(1), &joined.session_id, &joined.resume_token, 10);
@@ -554,11 +626,20 @@ mod tests {
         hub.set_client_role(2, Some(2), ClientRole::Host);
         let out = drain(&mut hub);
         assert_eq!(frames_to(&out, 2), vec![ServerFrame::Ok { id: 2 }]);
-        assert_eq!(frames_to(&out, 1), vec![ServerFrame::UserJoined(UserInfo { uid: 2, account: None })]);
-        assert_eq!(frames_to(&out, 3), vec![ServerFrame::UserJoined(UserInfo { uid: 2, account: None })]);
+        assert_eq!(
+            frames_to(&out, 1),
+            vec![ServerFrame::UserJoined(UserInfo { uid: 2, account: None })]
+        );
+        assert_eq!(
+            frames_to(&out, 3),
+            vec![ServerFrame::UserJoined(UserInfo { uid: 2, account: None })]
+        );
         hub.set_client_role(2, Some(3), ClientRole::Audience);
         let out = drain(&mut hub);
-        let left = ServerFrame::UserLeft { uid: 2, reason: UserLeftReason::BecomeAudience };
+        let left = ServerFrame::UserLeft {
+            uid: 2,
+            reason: UserLeftReason::BecomeAudience,
+        };
         assert_eq!(frames_to(&out, 1), vec![left.clone()]);
         assert_eq!(frames_to(&out, 3), vec![left]);
         // An audience member leaving is not announced either.
@@ -577,7 +658,10 @@ mod tests {
 
     #[test]
     fn tokens_warn_then_expire_unless_renewed() {
-        let config = HubConfig { token_will_expire_lead_ms: 30_000, ..HubConfig::default() };
+        let config = HubConfig {
+            token_will_expire_lead_ms: 30_000,
+            ..HubConfig::default()
+        };
         let mut hub = Hub::new(config);
         let mut a = admitted("c", Some(1), Mode::Rtc, ClientRole::Host);
         a.token_expires_at_ms = Some(100_000);
@@ -610,11 +694,19 @@ mod tests {
             frames_to(&out, 1),
             vec![
                 ServerFrame::TokenPrivilegeDidExpire,
-                ServerFrame::Disconnected { reason: DisconnectReason::TokenExpire }
+                ServerFrame::Disconnected {
+                    reason: DisconnectReason::TokenExpire
+                }
             ]
         );
         assert!(out.contains(&Output::Close(1)));
-        assert_eq!(frames_to(&out, 2), vec![ServerFrame::UserLeft { uid: 1, reason: UserLeftReason::Quit }]);
+        assert_eq!(
+            frames_to(&out, 2),
+            vec![ServerFrame::UserLeft {
+                uid: 1,
+                reason: UserLeftReason::Quit
+            }]
+        );
         assert_eq!(hub.take_ended(), vec![Ended::TokenExpired]);
     }
 
@@ -627,22 +719,34 @@ mod tests {
         let out = drain(&mut hub);
         assert_eq!(out.len(), 3);
         for frame in frames_to(&out, 1) {
-            let ServerFrame::Error { error, .. } = frame else { panic!() };
+            let ServerFrame::Error { error, .. } = frame else {
+                panic!()
+            };
             assert_eq!(error.code, ErrorCode::InvalidOperation);
         }
         hub.join(1, Some(4), admitted("c", Some(1), Mode::Rtc, ClientRole::Host), 0);
         hub.join(1, Some(5), admitted("c", Some(2), Mode::Rtc, ClientRole::Host), 0);
         let out = drain(&mut hub);
-        let ServerFrame::Error { id: Some(5), error } = &frames_to(&out, 1)[1] else { panic!("{out:?}") };
+        let ServerFrame::Error { id: Some(5), error } = &frames_to(&out, 1)[1] else {
+            panic!("{out:?}")
+        };
         assert_eq!(error.code, ErrorCode::InvalidOperation);
     }
 
     #[test]
     fn fifty_join_leave_cycles_leave_nothing_behind() {
-        let mut hub = Hub::new(HubConfig { session_timeout_ms: 100, ..HubConfig::default() });
+        let mut hub = Hub::new(HubConfig {
+            session_timeout_ms: 100,
+            ..HubConfig::default()
+        });
         for i in 0..50u64 {
             hub.join(i * 2, None, admitted("c", None, Mode::Rtc, ClientRole::Host), i * 1000);
-            hub.join(i * 2 + 1, None, admitted("c", None, Mode::Live, ClientRole::Audience), i * 1000);
+            hub.join(
+                i * 2 + 1,
+                None,
+                admitted("c", None, Mode::Live, ClientRole::Audience),
+                i * 1000,
+            );
             hub.leave(i * 2, None);
             hub.connection_closed(i * 2 + 1);
             hub.handle_timeout(i * 1000 + 100);

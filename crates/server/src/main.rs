@@ -1,2 +1,166 @@
-mod hub;
-fn main() {}
+//! `stoa`: the server (`stoa serve`) and its tools (`stoa token`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use stoa_proto::token::{Role, build_token_with_uid, build_token_with_user_account};
+use stoa_server::config::{AppConfig, Config};
+
+#[derive(Parser)]
+#[command(
+    name = "stoa",
+    version,
+    about = "Stoa: self-hosted real-time audio and video, with Agora's Web SDK API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server. With no app configured, a development app (no certificate, tokens optional) is used.
+    Serve(ServeArgs),
+    /// Print an AccessToken2 ("007") RTC token and nothing else.
+    Token(TokenArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file; flags and STOA_* variables override it.
+    #[arg(long, env = "STOA_CONFIG")]
+    config: Option<PathBuf>,
+    /// HTTP and WebSocket listener (port 0 picks a free port). Default 127.0.0.1:8080.
+    #[arg(long, env = "STOA_HTTP")]
+    http: Option<SocketAddr>,
+    /// Media (UDP) listener.
+    #[arg(long, env = "STOA_UDP")]
+    udp: Option<SocketAddr>,
+    /// Folder of the embedded store. Default ./stoa-data.
+    #[arg(long, env = "STOA_DATA")]
+    data: Option<PathBuf>,
+    /// An app as ID or ID:CERTIFICATE (32 hex characters each); repeatable. STOA_APP takes a comma-separated list.
+    #[arg(long = "app", env = "STOA_APP", value_delimiter = ',', value_parser = AppConfig::parse_flag)]
+    apps: Vec<AppConfig>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TokenRole {
+    Publisher,
+    Subscriber,
+}
+
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["uid", "account"])))]
+struct TokenArgs {
+    #[arg(long)]
+    app_id: String,
+    #[arg(long)]
+    app_certificate: String,
+    #[arg(long)]
+    channel: String,
+    /// Number uid; 0 lets any uid join.
+    #[arg(long)]
+    uid: Option<u32>,
+    /// String uid (user account).
+    #[arg(long)]
+    account: Option<String>,
+    #[arg(long, value_enum, default_value = "publisher")]
+    role: TokenRole,
+    /// Lifetime in seconds, for the token and each privilege.
+    #[arg(long, default_value_t = 3600)]
+    expire: u32,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Token(args) => token(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stoa: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn token(args: TokenArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let role = match args.role {
+        TokenRole::Publisher => Role::Publisher,
+        TokenRole::Subscriber => Role::Subscriber,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as u32;
+    let salt = rand::random_range(1..=99_999_999);
+    let token = match (args.uid, &args.account) {
+        (Some(uid), None) => build_token_with_uid(
+            &args.app_id,
+            &args.app_certificate,
+            &args.channel,
+            uid,
+            role,
+            args.expire,
+            args.expire,
+            now,
+            salt,
+        )?,
+        (None, Some(account)) => build_token_with_user_account(
+            &args.app_id,
+            &args.app_certificate,
+            &args.channel,
+            account,
+            role,
+            args.expire,
+            args.expire,
+            now,
+            salt,
+        )?,
+        _ => unreachable!("clap requires exactly one of --uid and --account"),
+    };
+    println!("{token}");
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STOA_LOG").unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(http) = args.http {
+        config.server.http = http;
+    }
+    if let Some(udp) = args.udp {
+        config.server.udp = udp;
+    }
+    if let Some(data) = args.data {
+        config.server.data = data;
+    }
+    config.apps.extend(args.apps);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let running = stoa_server::start(config).await?;
+        for app in &running.apps {
+            println!("app id: {}", app.id);
+        }
+        println!("listening: http://{}", running.local_addr);
+        println!("demo: http://{}/", running.local_addr);
+        tracing::info!(addr = %running.local_addr, "serving");
+        tokio::select! {
+            result = running.wait() => result,
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    })
+}

@@ -136,6 +136,13 @@ error_codes! {
     P2pMessageFailed => "P2P_MESSAGE_FAILED",
 }
 
+impl ErrorCode {
+    /// Description, advice and place in Stoa of this code, from the [`catalog`].
+    pub fn info(self) -> &'static catalog::CodeInfo {
+        catalog::info(self)
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

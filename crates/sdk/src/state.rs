@@ -1,0 +1,324 @@
+//! The client's state machine, sans IO: connection state, the remote users, and the events they produce. The
+//! driver in [`crate::client`] feeds it server frames and link changes and forwards the events it queues.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+
+use stoa_proto::signal::{DisconnectReason, Joined, ServerFrame, UserInfo, UserLeftReason};
+
+/// A user id as the application sees it: a number, or the string it joined with.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Uid {
+    Number(u32),
+    Account(String),
+}
+
+impl From<u32> for Uid {
+    fn from(uid: u32) -> Self {
+        Uid::Number(uid)
+    }
+}
+
+impl From<&str> for Uid {
+    fn from(account: &str) -> Self {
+        Uid::Account(account.to_string())
+    }
+}
+
+impl From<String> for Uid {
+    fn from(account: String) -> Self {
+        Uid::Account(account)
+    }
+}
+
+impl fmt::Display for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Uid::Number(n) => write!(f, "{n}"),
+            Uid::Account(a) => f.write_str(a),
+        }
+    }
+}
+
+/// `ConnectionState` of the Web SDK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConnectionState {
+    Disconnected,
+    Connecting,
+    Reconnecting,
+    Connected,
+    Disconnecting,
+}
+
+impl ConnectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Disconnected => "DISCONNECTED",
+            ConnectionState::Connecting => "CONNECTING",
+            ConnectionState::Reconnecting => "RECONNECTING",
+            ConnectionState::Connected => "CONNECTED",
+            ConnectionState::Disconnecting => "DISCONNECTING",
+        }
+    }
+}
+
+/// `IAgoraRTCRemoteUser`: a user in the channel, other than this client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteUser {
+    pub uid: Uid,
+    /// The number behind a string uid (the same as `uid` for number uids).
+    pub uint_uid: u32,
+}
+
+impl From<&UserInfo> for RemoteUser {
+    fn from(info: &UserInfo) -> Self {
+        let uid = match &info.account {
+            Some(account) => Uid::Account(account.clone()),
+            None => Uid::Number(info.uid),
+        };
+        RemoteUser {
+            uid,
+            uint_uid: info.uid,
+        }
+    }
+}
+
+/// The client events of the Web SDK, by the same names.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// `connection-state-change`; `reason` is set when the new state is DISCONNECTED.
+    ConnectionStateChange {
+        current: ConnectionState,
+        previous: ConnectionState,
+        reason: Option<DisconnectReason>,
+    },
+    /// `user-joined`: also fired once for each user already in the channel (in live mode, hosts only).
+    UserJoined(RemoteUser),
+    /// `user-left` with `Quit`, `ServerTimeOut` or `BecomeAudience`.
+    UserLeft(RemoteUser, UserLeftReason),
+    /// `token-privilege-will-expire`: renew the token now.
+    TokenPrivilegeWillExpire,
+    /// `token-privilege-did-expire`: the client is being disconnected with `TOKEN_EXPIRE`.
+    TokenPrivilegeDidExpire,
+}
+
+/// The state behind a [`crate::Client`].
+#[derive(Debug)]
+pub struct ClientState {
+    connection: ConnectionState,
+    remote: BTreeMap<u32, RemoteUser>,
+    events: VecDeque<Event>,
+}
+
+impl Default for ClientState {
+    fn default() -> Self {
+        ClientState {
+            connection: ConnectionState::Disconnected,
+            remote: BTreeMap::new(),
+            events: VecDeque::new(),
+        }
+    }
+}
+
+impl ClientState {
+    pub fn connection(&self) -> ConnectionState {
+        self.connection
+    }
+
+    pub fn remote_users(&self) -> Vec<RemoteUser> {
+        self.remote.values().cloned().collect()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Moves to `next`, queuing `connection-state-change` when it differs. Leaving the channel forgets the remote
+    /// users without `user-left` events, as the Web SDK does.
+    pub fn set_connection(&mut self, next: ConnectionState, reason: Option<DisconnectReason>) {
+        if next == self.connection {
+            return;
+        }
+        let previous = std::mem::replace(&mut self.connection, next);
+        if next == ConnectionState::Disconnected {
+            self.remote.clear();
+        }
+        let reason = if next == ConnectionState::Disconnected {
+            reason
+        } else {
+            None
+        };
+        self.events.push_back(Event::ConnectionStateChange {
+            current: next,
+            previous,
+            reason,
+        });
+    }
+
+    /// A join or rejoin succeeded: CONNECTED, and the remote users become the server's list. After a reconnection
+    /// only the differences are reported: users who left meanwhile get `user-left`, new ones `user-joined`.
+    pub fn joined(&mut self, joined: &Joined) {
+        let now: BTreeMap<u32, RemoteUser> = joined.users.iter().map(|u| (u.uid, RemoteUser::from(u))).collect();
+        let gone: Vec<RemoteUser> = self
+            .remote
+            .iter()
+            .filter(|(k, _)| !now.contains_key(k))
+            .map(|(_, u)| u.clone())
+            .collect();
+        for user in gone {
+            self.remote.remove(&user.uint_uid);
+            self.events.push_back(Event::UserLeft(user, UserLeftReason::Quit));
+        }
+        self.set_connection(ConnectionState::Connected, None);
+        for (uid, user) in now {
+            if let std::collections::btree_map::Entry::Vacant(slot) = self.remote.entry(uid) {
+                slot.insert(user.clone());
+                self.events.push_back(Event::UserJoined(user));
+            }
+        }
+    }
+
+    /// Applies a server push. Replies are handled by the driver.
+    pub fn push(&mut self, frame: &ServerFrame) {
+        match frame {
+            ServerFrame::UserJoined(info) => {
+                let user = RemoteUser::from(info);
+                if self.remote.insert(info.uid, user.clone()).is_none() {
+                    self.events.push_back(Event::UserJoined(user));
+                }
+            }
+            ServerFrame::UserLeft { uid, reason } => {
+                if let Some(user) = self.remote.remove(uid) {
+                    self.events.push_back(Event::UserLeft(user, *reason));
+                }
+            }
+            ServerFrame::TokenPrivilegeWillExpire { .. } => self.events.push_back(Event::TokenPrivilegeWillExpire),
+            ServerFrame::TokenPrivilegeDidExpire => self.events.push_back(Event::TokenPrivilegeDidExpire),
+            ServerFrame::Disconnected { reason } => self.set_connection(ConnectionState::Disconnected, Some(*reason)),
+            ServerFrame::Joined { .. } | ServerFrame::Ok { .. } | ServerFrame::Error { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stoa_proto::signal::ClientRole;
+
+    fn joined(users: &[u32]) -> Joined {
+        Joined {
+            uid: 1,
+            account: None,
+            role: ClientRole::Host,
+            session_id: "s".into(),
+            resume_token: "r".into(),
+            keepalive_ms: 3000,
+            session_timeout_ms: 20000,
+            users: users.iter().map(|&uid| UserInfo { uid, account: None }).collect(),
+        }
+    }
+
+    fn events(state: &mut ClientState) -> Vec<Event> {
+        std::iter::from_fn(|| state.poll_event()).collect()
+    }
+
+    fn user(uid: u32) -> RemoteUser {
+        RemoteUser {
+            uid: Uid::Number(uid),
+            uint_uid: uid,
+        }
+    }
+
+    #[test]
+    fn join_reports_present_users_and_state_changes() {
+        let mut state = ClientState::default();
+        state.set_connection(ConnectionState::Connecting, None);
+        state.joined(&joined(&[2, 3]));
+        assert_eq!(
+            events(&mut state),
+            vec![
+                Event::ConnectionStateChange {
+                    current: ConnectionState::Connecting,
+                    previous: ConnectionState::Disconnected,
+                    reason: None
+                },
+                Event::ConnectionStateChange {
+                    current: ConnectionState::Connected,
+                    previous: ConnectionState::Connecting,
+                    reason: None
+                },
+                Event::UserJoined(user(2)),
+                Event::UserJoined(user(3)),
+            ]
+        );
+        state.push(&ServerFrame::UserLeft {
+            uid: 2,
+            reason: UserLeftReason::ServerTimeOut,
+        });
+        state.push(&ServerFrame::UserLeft {
+            uid: 9,
+            reason: UserLeftReason::Quit,
+        });
+        assert_eq!(
+            events(&mut state),
+            vec![Event::UserLeft(user(2), UserLeftReason::ServerTimeOut)]
+        );
+    }
+
+    #[test]
+    fn a_rejoin_reports_only_what_changed_while_away() {
+        let mut state = ClientState::default();
+        state.joined(&joined(&[2, 3]));
+        events(&mut state);
+        state.set_connection(ConnectionState::Reconnecting, Some(DisconnectReason::NetworkError));
+        state.joined(&joined(&[3, 4]));
+        assert_eq!(
+            events(&mut state),
+            vec![
+                Event::ConnectionStateChange {
+                    current: ConnectionState::Reconnecting,
+                    previous: ConnectionState::Connected,
+                    reason: None
+                },
+                Event::UserLeft(user(2), UserLeftReason::Quit),
+                Event::ConnectionStateChange {
+                    current: ConnectionState::Connected,
+                    previous: ConnectionState::Reconnecting,
+                    reason: None
+                },
+                Event::UserJoined(user(4)),
+            ]
+        );
+    }
+
+    #[test]
+    fn string_uids_show_as_accounts_and_disconnect_forgets_users() {
+        let mut state = ClientState::default();
+        state.joined(&joined(&[]));
+        state.push(&ServerFrame::UserJoined(UserInfo {
+            uid: 77,
+            account: Some("amy".into()),
+        }));
+        assert_eq!(
+            state.remote_users(),
+            vec![RemoteUser {
+                uid: Uid::Account("amy".into()),
+                uint_uid: 77
+            }]
+        );
+        state.push(&ServerFrame::Disconnected {
+            reason: DisconnectReason::TokenExpire,
+        });
+        assert!(state.remote_users().is_empty());
+        let last = events(&mut state).pop().unwrap();
+        assert_eq!(
+            last,
+            Event::ConnectionStateChange {
+                current: ConnectionState::Disconnected,
+                previous: ConnectionState::Connected,
+                reason: Some(DisconnectReason::TokenExpire)
+            }
+        );
+    }
+}

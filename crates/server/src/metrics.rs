@@ -1,0 +1,94 @@
+//! Prometheus metrics, served at `/metrics` in the OpenMetrics text format.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabel {
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub joins: Counter,
+    pub active_channels: Gauge,
+    pub active_users: Gauge,
+    pub ws_connections: Gauge,
+    pub errors: Family<CodeLabel, Counter>,
+    pub sessions_ended: Family<ReasonLabel, Counter>,
+    pub refused_frames: Family<ReasonLabel, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("stoa");
+        let joins = Counter::default();
+        let active_channels = Gauge::default();
+        let active_users = Gauge::default();
+        let ws_connections = Gauge::default();
+        let errors = Family::<CodeLabel, Counter>::default();
+        let sessions_ended = Family::<ReasonLabel, Counter>::default();
+        let refused_frames = Family::<ReasonLabel, Counter>::default();
+        registry.register("joins", "Successful channel joins", joins.clone());
+        registry.register(
+            "active_channels",
+            "Channels with at least one user",
+            active_channels.clone(),
+        );
+        registry.register(
+            "active_users",
+            "Users in channels, attached or reconnecting",
+            active_users.clone(),
+        );
+        registry.register("ws_connections", "Open signalling WebSockets", ws_connections.clone());
+        registry.register("errors", "Errors answered to clients, by catalog code", errors.clone());
+        registry.register("sessions_ended", "Sessions ended, by reason", sessions_ended.clone());
+        registry.register(
+            "refused_frames",
+            "Client frames refused, by reason",
+            refused_frames.clone(),
+        );
+        Metrics {
+            registry,
+            joins,
+            active_channels,
+            active_users,
+            ws_connections,
+            errors,
+            sessions_ended,
+            refused_frames,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn count_error(&self, code: stoa_proto::ErrorCode) {
+        self.errors
+            .get_or_create(&CodeLabel {
+                code: code.as_str().to_string(),
+            })
+            .inc();
+    }
+
+    pub fn count_refused(&self, reason: &str) {
+        self.refused_frames
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
+    }
+}
