@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Stoa's whole test suite, for a fresh machine of the project's kind: installs what it needs (Node.js and the npm
+# packages of the agora-token cross-check, cargo-fuzz), then checks formatting and lints, runs every workspace test
+# and a short fuzz run of each fuzz target. FUZZ_SECONDS sets the fuzz time per target (default 20; 0 skips).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "tools"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
+node --version
+npm ci --prefix crates/proto/tests/agora-token --no-audit --no-fund --loglevel=error
+
+step "format"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --locked 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+fuzz_seconds=${FUZZ_SECONDS:-20}
+if [ "$status" -eq 0 ] && [ "$fuzz_seconds" != 0 ]; then
+    step "fuzz (${fuzz_seconds} s per target)"
+    FUZZ_SECONDS=$fuzz_seconds scripts/fuzz.sh
+fi
+
+# One closing line for the whole run, summed over every test binary.
+passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+echo
+echo "tests: $passed passed, $failed failed"
+exit "$status"
