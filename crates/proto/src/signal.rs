@@ -141,7 +141,8 @@ pub struct StringUidResponse {
 /// One frame from client to server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClientFrame {
-    /// Echoed in the reply. Requests without an id get no success reply (errors still come, without id).
+    /// Echoed in the reply. Requests other than join and rejoin that carry no id get no `ok` reply; errors still
+    /// come, without id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u32>,
     #[serde(flatten)]
@@ -215,7 +216,9 @@ pub enum ServerFrame {
         joined: Joined,
     },
     /// Success reply to any other request.
-    Ok { id: u32 },
+    Ok {
+        id: u32,
+    },
     /// Failure reply (with the request's id), or a complaint about a frame that could not be read (no id).
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -228,11 +231,15 @@ pub enum ServerFrame {
         reason: UserLeftReason,
     },
     /// The token expires at `expires_at` (Unix seconds); renew it.
-    TokenPrivilegeWillExpire { expires_at: u64 },
+    TokenPrivilegeWillExpire {
+        expires_at: u64,
+    },
     /// The token expired; a `disconnected` frame with `TOKEN_EXPIRE` follows and the socket closes.
     TokenPrivilegeDidExpire,
     /// The server ends the session; the socket closes after this frame.
-    Disconnected { reason: DisconnectReason },
+    Disconnected {
+        reason: DisconnectReason,
+    },
 }
 
 impl ServerFrame {
@@ -249,7 +256,10 @@ pub fn parse_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, (
     if text.len() > max_bytes {
         return Err((
             None,
-            RtcError::new(ErrorCode::InvalidParams, format!("frame of {} bytes exceeds {max_bytes}", text.len())),
+            RtcError::new(
+                ErrorCode::InvalidParams,
+                format!("frame of {} bytes exceeds {max_bytes}", text.len()),
+            ),
         ));
     }
     serde_json::from_str::<ClientFrame>(text).map_err(|e| {
@@ -257,7 +267,10 @@ pub fn parse_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, (
             .ok()
             .and_then(|v| v.get("id").and_then(|id| id.as_u64()))
             .and_then(|id| u32::try_from(id).ok());
-        (id, RtcError::new(ErrorCode::InvalidParams, format!("malformed frame: {e}")))
+        (
+            id,
+            RtcError::new(ErrorCode::InvalidParams, format!("malformed frame: {e}")),
+        )
     })
 }
 
@@ -275,10 +288,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(frame.id, Some(1));
-        let Request::Join(join) = frame.request else { panic!("not a join") };
+        let Request::Join(join) = frame.request else {
+            panic!("not a join")
+        };
         assert_eq!(join.uid, json!("bob"));
         assert_eq!((join.mode, join.role), (Mode::Live, ClientRole::Audience));
-        assert_eq!(parse_client_frame(r#"{"type":"ping"}"#, MAX_FRAME_BYTES).unwrap().request, Request::Ping);
+        assert_eq!(
+            parse_client_frame(r#"{"type":"ping"}"#, MAX_FRAME_BYTES)
+                .unwrap()
+                .request,
+            Request::Ping
+        );
         let role = serde_json::to_value(ClientFrame {
             id: Some(7),
             request: Request::SetClientRole { role: ClientRole::Host },
@@ -293,16 +313,33 @@ mod tests {
         assert_eq!((id, err.code), (Some(9), ErrorCode::InvalidParams));
         let (id, err) = parse_client_frame("not json", MAX_FRAME_BYTES).unwrap_err();
         assert_eq!((id, err.code), (None, ErrorCode::InvalidParams));
-        let big = format!(r#"{{"id":1,"type":"renew_token","token":"{}"}}"#, "a".repeat(MAX_FRAME_BYTES));
-        assert!(parse_client_frame(&big, MAX_FRAME_BYTES).unwrap_err().1.detail.contains("exceeds"));
+        let big = format!(
+            r#"{{"id":1,"type":"renew_token","token":"{}"}}"#,
+            "a".repeat(MAX_FRAME_BYTES)
+        );
+        assert!(
+            parse_client_frame(&big, MAX_FRAME_BYTES)
+                .unwrap_err()
+                .1
+                .detail
+                .contains("exceeds")
+        );
     }
 
     #[test]
     fn server_frames_round_trip() {
         let frames = [
-            ServerFrame::UserLeft { uid: 3, reason: UserLeftReason::ServerTimeOut },
-            ServerFrame::UserJoined(UserInfo { uid: 4, account: Some("amy".into()) }),
-            ServerFrame::Disconnected { reason: DisconnectReason::TokenExpire },
+            ServerFrame::UserLeft {
+                uid: 3,
+                reason: UserLeftReason::ServerTimeOut,
+            },
+            ServerFrame::UserJoined(UserInfo {
+                uid: 4,
+                account: Some("amy".into()),
+            }),
+            ServerFrame::Disconnected {
+                reason: DisconnectReason::TokenExpire,
+            },
             ServerFrame::error(Some(2), RtcError::new(ErrorCode::UidConflict, "taken")),
             ServerFrame::Joined {
                 id: Some(1),
@@ -323,7 +360,11 @@ mod tests {
             assert_eq!(serde_json::from_str::<ServerFrame>(&text).unwrap(), frame, "{text}");
         }
         assert_eq!(
-            serde_json::to_value(ServerFrame::UserLeft { uid: 3, reason: UserLeftReason::Quit }).unwrap(),
+            serde_json::to_value(ServerFrame::UserLeft {
+                uid: 3,
+                reason: UserLeftReason::Quit
+            })
+            .unwrap(),
             json!({"type":"user_left","uid":3,"reason":"Quit"})
         );
     }

@@ -23,7 +23,9 @@ pub fn channel_name(name: &str) -> Result<(), RtcError> {
     const PUNCTUATION: &str = " !#$%&()+-:;<=.>?@[]^_{}|~,";
     let ok = !name.is_empty()
         && name.len() <= MAX_CHANNEL_LEN
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || PUNCTUATION.contains(c));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || PUNCTUATION.contains(c));
     if ok {
         Ok(())
     } else {
@@ -73,13 +75,17 @@ pub fn uid_value(value: &serde_json::Value) -> Result<crate::signal::UidArg, Rtc
         serde_json::Value::Number(n) => match n.as_u64() {
             Some(0) => Ok(UidArg::Assign),
             Some(v) if v <= u64::from(u32::MAX) => Ok(UidArg::Number(v as u32)),
-            _ => Err(invalid(format!("invalid uid {n}: a number uid must be an integer in [0, 4294967295]"))),
+            _ => Err(invalid(format!(
+                "invalid uid {n}: a number uid must be an integer in [0, 4294967295]"
+            ))),
         },
         serde_json::Value::String(s) => {
             account(s)?;
             Ok(UidArg::Account(s.clone()))
         }
-        other => Err(invalid(format!("invalid uid {other}: a number in [0, 4294967295] or a string"))),
+        other => Err(invalid(format!(
+            "invalid uid {other}: a number in [0, 4294967295] or a string"
+        ))),
     }
 }
 
@@ -94,7 +100,16 @@ mod tests {
         for ok in ["a", "room-1", "A b!#$%&()+-:;<=.>?@[]^_{}|~,", &"x".repeat(64)] {
             assert!(channel_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", &"x".repeat(65), "a/b", "é", "a*b", "tab\t", "quote\"", "back\\slash"] {
+        for bad in [
+            "",
+            &"x".repeat(65),
+            "a/b",
+            "é",
+            "a*b",
+            "tab\t",
+            "quote\"",
+            "back\\slash",
+        ] {
             assert_eq!(channel_name(bad).unwrap_err().code, ErrorCode::InvalidParams, "{bad}");
         }
     }
@@ -115,7 +130,14 @@ mod tests {
         assert_eq!(uid_value(&json!(0)).unwrap(), UidArg::Assign);
         assert_eq!(uid_value(&json!(4294967295u64)).unwrap(), UidArg::Number(u32::MAX));
         assert_eq!(uid_value(&json!("alice")).unwrap(), UidArg::Account("alice".into()));
-        for bad in [json!(4294967296u64), json!(-1), json!(1.5), json!(""), json!("x".repeat(256)), json!([1])] {
+        for bad in [
+            json!(4294967296u64),
+            json!(-1),
+            json!(1.5),
+            json!(""),
+            json!("x".repeat(256)),
+            json!([1]),
+        ] {
             assert_eq!(uid_value(&bad).unwrap_err().code, ErrorCode::InvalidParams, "{bad}");
         }
     }

@@ -650,26 +650,35 @@ enum LinkEnd {
     Dropped,
 }
 
+/// A request waiting for its reply. Pings have no `reply`; a renewal remembers its token, which becomes the one
+/// used to re-enter the channel once the server accepts it.
+struct Pending {
+    reply: Option<oneshot::Sender<Result<(), RtcError>>>,
+    deadline: Instant,
+    renewed_token: Option<String>,
+}
+
+fn fail_pending(pending: &mut HashMap<u32, Pending>) {
+    for (_, entry) in pending.drain() {
+        if let Some(reply) = entry.reply {
+            let _ = reply.send(Err(RtcError::new(
+                ErrorCode::WsAbort,
+                "the signalling link dropped during the request",
+            )));
+        }
+    }
+}
+
 async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::Receiver<Command>) -> LinkEnd {
     let keepalive = Duration::from_millis(session.joined.keepalive_ms.clamp(100, 60_000));
     // Declare the link dead well before the server would end the session, so a rejoin still finds it.
     let link_timeout = Duration::from_millis((session.joined.session_timeout_ms / 2).clamp(200, 10_000));
     let request_timeout = shared.config.request_timeout;
-    let mut pending: HashMap<u32, (Option<oneshot::Sender<Result<(), RtcError>>>, Instant)> = HashMap::new();
+    let mut pending: HashMap<u32, Pending> = HashMap::new();
     let mut next_id: u32 = 2;
     let mut last_heard = Instant::now();
     let mut last_ping = Instant::now();
     let mut tick = tokio::time::interval(keepalive.min(Duration::from_millis(250)));
-    let fail_pending = |pending: &mut HashMap<u32, (Option<oneshot::Sender<Result<(), RtcError>>>, Instant)>| {
-        for (_, (reply, _)) in pending.drain() {
-            if let Some(reply) = reply {
-                let _ = reply.send(Err(RtcError::new(
-                    ErrorCode::WsAbort,
-                    "the signalling link dropped during the request",
-                )));
-            }
-        }
-    };
     loop {
         tokio::select! {
             message = session.ws.next() => match message {
@@ -684,12 +693,17 @@ async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::R
                     };
                     match &frame {
                         ServerFrame::Ok { id } => {
-                            if let Some((Some(reply), _)) = pending.remove(id) {
-                                let _ = reply.send(Ok(()));
+                            if let Some(entry) = pending.remove(id) {
+                                if let Some(token) = entry.renewed_token {
+                                    session.params.token = Some(token);
+                                }
+                                if let Some(reply) = entry.reply {
+                                    let _ = reply.send(Ok(()));
+                                }
                             }
                         }
                         ServerFrame::Error { id: Some(id), error } => {
-                            if let Some((Some(reply), _)) = pending.remove(id) {
+                            if let Some(Pending { reply: Some(reply), .. }) = pending.remove(id) {
                                 let _ = reply.send(Err(error.clone()));
                             }
                         }
@@ -718,12 +732,16 @@ async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::R
                 Some(Command::Request(request, reply)) => {
                     let id = next_id;
                     next_id = next_id.wrapping_add(1).max(2);
+                    let renewed_token = match &request {
+                        Request::RenewToken { token } => Some(token.clone()),
+                        _ => None,
+                    };
                     if session.ws.send(frame_text(Some(id), request)).await.is_err() {
                         let _ = reply.send(Err(RtcError::new(ErrorCode::WsAbort, "the signalling link dropped")));
                         fail_pending(&mut pending);
                         return LinkEnd::Dropped;
                     }
-                    pending.insert(id, (Some(reply), Instant::now() + request_timeout));
+                    pending.insert(id, Pending { reply: Some(reply), deadline: Instant::now() + request_timeout, renewed_token });
                 }
                 Some(Command::Leave(done)) => {
                     leave_now(shared, session, pending.len() as u32 + next_id).await;
@@ -744,9 +762,9 @@ async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::R
                     fail_pending(&mut pending);
                     return LinkEnd::Dropped;
                 }
-                let expired: Vec<u32> = pending.iter().filter(|(_, (_, deadline))| *deadline <= now).map(|(id, _)| *id).collect();
+                let expired: Vec<u32> = pending.iter().filter(|(_, entry)| entry.deadline <= now).map(|(id, _)| *id).collect();
                 for id in expired {
-                    if let Some((Some(reply), _)) = pending.remove(&id) {
+                    if let Some(Pending { reply: Some(reply), .. }) = pending.remove(&id) {
                         let _ = reply.send(Err(RtcError::new(ErrorCode::NetworkTimeout, "no answer from the server in time")));
                     }
                 }
@@ -758,7 +776,7 @@ async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::R
                         fail_pending(&mut pending);
                         return LinkEnd::Dropped;
                     }
-                    pending.insert(id, (None, now + request_timeout));
+                    pending.insert(id, Pending { reply: None, deadline: now + request_timeout, renewed_token: None });
                 }
             }
         }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// The whole configuration, as read from TOML. Every field has a default, so an empty file is valid.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
@@ -94,17 +94,6 @@ impl Default for Timeouts {
             keepalive_ms: 3_000,
             token_will_expire_lead_ms: 30_000,
             join_timeout_ms: 30_000,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            limits: Limits::default(),
-            timeouts: Timeouts::default(),
-            apps: Vec::new(),
         }
     }
 }

@@ -31,8 +31,8 @@ use crate::store::{App, Store};
 
 /// Frames queued for one connection before it counts as too slow and is dropped.
 const OUTBOUND_QUEUE: usize = 256;
-/// Hard WebSocket message limit; frames between the configured limit and this one are answered, larger ones close
-/// the socket (close code 1009).
+/// Hard WebSocket message limit; frames between the configured limit and this one are answered, larger ones drop
+/// the connection.
 const HARD_MESSAGE_LIMIT: usize = 1 << 20;
 const HUB_TICK: Duration = Duration::from_millis(50);
 
@@ -299,6 +299,11 @@ async fn connection(shared: Arc<Shared>, socket: WebSocket, conn: ConnId) {
                 }
                 Some(Ok(Message::Binary(_))) => {
                     shared.metrics.count_refused("binary");
+                    refused += 1;
+                    if refused > limits.max_refused_frames {
+                        tracing::warn!("closing a connection that keeps sending binary frames");
+                        break;
+                    }
                     Some(ServerFrame::error(None, RtcError::new(ErrorCode::InvalidParams, "binary frames are not supported: send JSON text")))
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,

@@ -382,7 +382,7 @@ impl Hub {
         }
     }
 
-    /// Runs the clocks: session timeouts and token expiry. Call it often (the shell ticks every ~100 ms).
+    /// Runs the clocks: session timeouts and token expiry. Call it often (the shell ticks every 50 ms).
     pub fn handle_timeout(&mut self, now_ms: u64) {
         let timeout = self.config.session_timeout_ms;
         let timed_out: Vec<String> = self

@@ -197,8 +197,8 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "操作超时。",
         advice_en: "Check the local network with the network-quality event and retry the operation.",
         advice_zh: "通过 network-quality 回调确认本地网络状况，并重试该操作。",
-        arises: "SDKs, when a signalling request (join, leave, renewToken, setClientRole) gets no reply within the request timeout.",
-        raised: Raised::Now,
+        arises: "Reserved for operations with an overall deadline (e.g. track creation); signalling requests without a reply in time raise NETWORK_TIMEOUT.",
+        raised: Raised::Planned("Web SDK and media plane"),
         in_seed: false,
     },
     CodeInfo {
@@ -252,7 +252,7 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "操作中止，通常是因为网络质量差或连接断开导致与 Agora 服务器通信失败。",
         advice_en: "Check the local network with the network-quality event and retry the operation.",
         advice_zh: "通过 network-quality 回调确认本地网络状况，并重试该操作。",
-        arises: "SDKs, when a pending request is abandoned because the client left the channel or the signalling session ended.",
+        arises: "SDKs, when leave is called while a join is still in progress: the join fails with this code.",
         raised: Raised::Now,
         in_seed: true,
     },
@@ -601,7 +601,7 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "Token 已过期。",
         advice_en: "Generate a new token on your app server: call renewToken when token-privilege-will-expire fires, or join again with the new token.",
         advice_zh: "在你的应用服务器上生成新的 Token：收到 token-privilege-will-expire 事件时调用 renewToken，或使用新 Token 重新加入频道。",
-        arises: "Server, when a join or renewToken carries a token whose expiry or join privilege has passed, or when the token of a joined client runs out (reason TOKEN_EXPIRE).",
+        arises: "Server, when renewToken carries an expired token; a joined client whose token runs out is disconnected with reason TOKEN_EXPIRE (a join with an expired token is refused with CAN_NOT_GET_GATEWAY_SERVER, access-point code 2010013).",
         raised: Raised::Now,
         in_seed: false,
     },
@@ -1400,7 +1400,7 @@ mod tests {
     ];
 
     /// What the foundation milestone (discovery, signalling, tokens, join/leave, roles) raises.
-    const NOW: [ErrorCode; 16] = [
+    const NOW: [ErrorCode; 15] = [
         ErrorCode::InvalidParams,
         ErrorCode::InvalidOperation,
         ErrorCode::UidConflict,
@@ -1416,7 +1416,6 @@ mod tests {
         ErrorCode::UnexpectedResponse,
         ErrorCode::UnexpectedError,
         ErrorCode::OperationAborted,
-        ErrorCode::Timeout,
     ];
 
     fn is_cjk(c: char) -> bool {

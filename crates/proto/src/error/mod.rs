@@ -242,8 +242,7 @@ mod tests {
 
     #[test]
     fn error_formats_like_agora_rtc_error() {
-        let err = RtcError::new(ErrorCode::InvalidParams, "bad channel")
-            .with_data(serde_json::json!({"retry": false}));
+        let err = RtcError::new(ErrorCode::InvalidParams, "bad channel").with_data(serde_json::json!({"retry": false}));
         assert_eq!(err.message(), "AgoraRTCError INVALID_PARAMS: bad channel");
         assert_eq!(err.name(), "AgoraRTCException");
         assert_eq!(
