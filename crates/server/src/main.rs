@@ -130,7 +130,7 @@ fn token(args: TokenArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>
 fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("STOA_LOG").unwrap_or_else(|_| "info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("STOA_LOG").unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
