@@ -255,7 +255,7 @@ pub fn parse_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, (
     use crate::error::ErrorCode;
     if text.len() > max_bytes {
         return Err((
-            None,
+            leading_id(text),
             RtcError::new(
                 ErrorCode::InvalidParams,
                 format!("frame of {} bytes exceeds {max_bytes}", text.len()),
@@ -272,6 +272,24 @@ pub fn parse_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, (
             RtcError::new(ErrorCode::InvalidParams, format!("malformed frame: {e}")),
         )
     })
+}
+
+/// The id of a frame too large to parse, when it comes first (as clients write it): `{"id":N,...`. Only the first
+/// few bytes are looked at.
+fn leading_id(text: &str) -> Option<u32> {
+    let head = text.get(..text.len().min(32))?;
+    let rest = head
+        .trim_start()
+        .strip_prefix('{')?
+        .trim_start()
+        .strip_prefix("\"id\"")?;
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let digits = &rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())];
+    // The number must be complete within the head.
+    if digits.is_empty() || !rest[digits.len()..].trim_start().starts_with([',', '}']) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 #[cfg(test)]
@@ -317,13 +335,24 @@ mod tests {
             r#"{{"id":1,"type":"renew_token","token":"{}"}}"#,
             "a".repeat(MAX_FRAME_BYTES)
         );
-        assert!(
-            parse_client_frame(&big, MAX_FRAME_BYTES)
-                .unwrap_err()
-                .1
-                .detail
-                .contains("exceeds")
+        let (id, err) = parse_client_frame(&big, MAX_FRAME_BYTES).unwrap_err();
+        assert!(err.detail.contains("exceeds"));
+        assert_eq!(
+            id,
+            Some(1),
+            "the id of an oversized frame is recovered when it comes first"
         );
+        assert_eq!(leading_id(r#" { "id" : 42 , "type":"x"}"#), Some(42));
+        for no_id in [
+            r#"{"type":"x","id":1}"#,
+            r#"{"id":99999999999}"#,
+            r#"{"id":1"#,
+            "[",
+            "",
+            r#"{"id":"1"}"#,
+        ] {
+            assert_eq!(leading_id(no_id), None, "{no_id}");
+        }
     }
 
     #[test]

@@ -809,6 +809,32 @@ async fn leave_now(shared: &Shared, session: &mut Session, id: u32) {
     });
 }
 
+/// `leave` while RECONNECTING: one quick try to reach the server and end the session there, so the others see
+/// `Quit` rather than a timeout; DISCONNECTED(`LEAVE`) either way.
+async fn leave_while_reconnecting(shared: &Shared, session: &Session, done: oneshot::Sender<()>) {
+    shared.set_connection(ConnectionState::Disconnecting, None);
+    let farewell = async {
+        let mut ws = connect(&session.url).await.ok()?;
+        let resume = Request::Rejoin {
+            session_id: session.joined.session_id.clone(),
+            resume_token: session.joined.resume_token.clone(),
+        };
+        hello(&mut ws, resume, LEAVE_TIMEOUT).await.ok()?;
+        ws.send(frame_text(None, Request::Leave)).await.ok()?;
+        ws.close(None).await.ok()
+    };
+    let _ = tokio::time::timeout(LEAVE_TIMEOUT, farewell).await;
+    shared.with(|inner| {
+        inner
+            .machine
+            .set_connection(ConnectionState::Disconnected, Some(DisconnectReason::Leave));
+        inner.driver = None;
+        inner.uid = None;
+        inner.channel = None;
+    });
+    let _ = done.send(());
+}
+
 /// The reason a lost session that cannot be re-entered ends with.
 fn disconnect_reason(error: &RtcError) -> DisconnectReason {
     let expired = error.detail.contains("expired");
@@ -857,11 +883,7 @@ async fn reconnect(shared: &Shared, session: &mut Session, commands: &mut mpsc::
                             let _ = reply.send(Err(RtcError::new(ErrorCode::WsDisconnect, "the signalling link is down (reconnecting)")));
                         }
                         Some(Command::Leave(done)) => {
-                            shared.with(|inner| {
-                                inner.machine.set_connection(ConnectionState::Disconnected, Some(DisconnectReason::Leave));
-                                inner.driver = None;
-                            });
-                            let _ = done.send(());
+                            leave_while_reconnecting(shared, session, done).await;
                             return false;
                         }
                         None => return false,
@@ -913,11 +935,7 @@ async fn reconnect(shared: &Shared, session: &mut Session, commands: &mut mpsc::
                                 let _ = reply.send(Err(RtcError::new(ErrorCode::WsDisconnect, "the signalling link is down (reconnecting)")));
                             }
                             Some(Command::Leave(done)) => {
-                                shared.with(|inner| {
-                                    inner.machine.set_connection(ConnectionState::Disconnected, Some(DisconnectReason::Leave));
-                                    inner.driver = None;
-                                });
-                                let _ = done.send(());
+                                leave_while_reconnecting(shared, session, done).await;
                                 return false;
                             }
                             None => return false,

@@ -184,6 +184,38 @@ async fn a_cut_link_reconnects_silently_or_times_out_for_others() {
 }
 
 #[tokio::test]
+async fn leaving_while_reconnecting_still_says_quit() {
+    let server = Server::start(&[]);
+    let app = server.app_ids[0].clone();
+    let relay = Relay::start(server.addr).await;
+    let observer = client(&server.url(), ClientConfig::default());
+    let mut seen = observer.events();
+    observer.join(&app, "bye", None, Some(Uid::Number(1))).await.unwrap();
+    let flaky = client(&relay.url(), ClientConfig::default());
+    let mut flaky_events = flaky.events();
+    flaky.join(&app, "bye", None, Some(Uid::Number(2))).await.unwrap();
+    wait_for(&mut seen, 3.0, |e| joined_uid(e) == Some(2)).await;
+    relay.refuse(true);
+    relay.cut();
+    wait_for(&mut flaky_events, 3.0, |e| {
+        matches!(
+            e,
+            Event::ConnectionStateChange {
+                current: ConnectionState::Reconnecting,
+                ..
+            }
+        )
+    })
+    .await;
+    // The network returns just as the application leaves: well inside the 1.5 s session timeout.
+    relay.refuse(false);
+    flaky.leave().await.unwrap();
+    assert_eq!(flaky.connection_state(), ConnectionState::Disconnected);
+    let (uid, reason) = left(&wait_for(&mut seen, 3.0, |e| left(e).is_some()).await).unwrap();
+    assert_eq!((uid, reason), (2, UserLeftReason::Quit));
+}
+
+#[tokio::test]
 async fn conflicts_and_bad_arguments_have_their_codes() {
     let server = Server::start(&[]);
     let app = server.app_ids[0].clone();
