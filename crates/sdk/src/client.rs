@@ -122,6 +122,16 @@ struct Inner {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+impl Inner {
+    /// DISCONNECTED with `reason`, forgetting the session.
+    fn disconnected(&mut self, reason: Option<DisconnectReason>) {
+        self.machine.set_connection(ConnectionState::Disconnected, reason);
+        self.driver = None;
+        self.uid = None;
+        self.channel = None;
+    }
+}
+
 struct Shared {
     server: String,
     config: ClientConfig,
@@ -295,14 +305,8 @@ impl Client {
         if driver.send(Command::Leave(tx)).await.is_ok() {
             let _ = rx.await;
         }
-        self.shared.with(|inner| {
-            inner
-                .machine
-                .set_connection(ConnectionState::Disconnected, Some(DisconnectReason::Leave));
-            inner.driver = None;
-            inner.uid = None;
-            inner.channel = None;
-        });
+        self.shared
+            .with(|inner| inner.disconnected(Some(DisconnectReason::Leave)));
         Ok(())
     }
 
@@ -384,10 +388,7 @@ impl Drop for AbandonJoin<'_> {
                 if let Some(task) = inner.task.take() {
                     task.abort();
                 }
-                inner.driver = None;
-                inner
-                    .machine
-                    .set_connection(ConnectionState::Disconnected, Some(DisconnectReason::Leave));
+                inner.disconnected(Some(DisconnectReason::Leave));
             });
         }
     }
@@ -578,10 +579,7 @@ async fn drive(
     let mut session = match outcome {
         Ok(session) => session,
         Err(error) => {
-            shared.with(|inner| {
-                inner.machine.set_connection(ConnectionState::Disconnected, None);
-                inner.driver = None;
-            });
+            shared.with(|inner| inner.disconnected(None));
             let _ = result.send(Err(error));
             return;
         }
@@ -799,14 +797,33 @@ async fn leave_now(shared: &Shared, session: &mut Session, id: u32) {
     };
     let _ = tokio::time::timeout(LEAVE_TIMEOUT, exchange).await;
     let _ = session.ws.close(None).await;
-    shared.with(|inner| {
-        inner
-            .machine
-            .set_connection(ConnectionState::Disconnected, Some(DisconnectReason::Leave));
-        inner.driver = None;
-        inner.uid = None;
-        inner.channel = None;
-    });
+    shared.with(|inner| inner.disconnected(Some(DisconnectReason::Leave)));
+}
+
+/// Races `work` against the client's commands while the link is down: requests fail with `WS_DISCONNECT`; `leave`
+/// (or a dropped client) ends the wait with `None`.
+async fn unless_left<T>(
+    work: impl std::future::Future<Output = T>,
+    shared: &Shared,
+    session: &Session,
+    commands: &mut mpsc::Receiver<Command>,
+) -> Option<T> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            output = &mut work => return Some(output),
+            command = commands.recv() => match command {
+                Some(Command::Request(_, reply)) => {
+                    let _ = reply.send(Err(RtcError::new(ErrorCode::WsDisconnect, "the signalling link is down (reconnecting)")));
+                }
+                Some(Command::Leave(done)) => {
+                    leave_while_reconnecting(shared, session, done).await;
+                    return None;
+                }
+                None => return None,
+            },
+        }
+    }
 }
 
 /// `leave` while RECONNECTING: one quick try to reach the server and end the session there, so the others see
@@ -824,14 +841,7 @@ async fn leave_while_reconnecting(shared: &Shared, session: &Session, done: ones
         ws.close(None).await.ok()
     };
     let _ = tokio::time::timeout(LEAVE_TIMEOUT, farewell).await;
-    shared.with(|inner| {
-        inner
-            .machine
-            .set_connection(ConnectionState::Disconnected, Some(DisconnectReason::Leave));
-        inner.driver = None;
-        inner.uid = None;
-        inner.channel = None;
-    });
+    shared.with(|inner| inner.disconnected(Some(DisconnectReason::Leave)));
     let _ = done.send(());
 }
 
@@ -874,22 +884,10 @@ async fn reconnect(shared: &Shared, session: &mut Session, commands: &mut mpsc::
                     Err(link) => Err(link),
                 }
             };
-            tokio::pin!(attempt);
-            loop {
-                tokio::select! {
-                    outcome = &mut attempt => break outcome,
-                    command = commands.recv() => match command {
-                        Some(Command::Request(_, reply)) => {
-                            let _ = reply.send(Err(RtcError::new(ErrorCode::WsDisconnect, "the signalling link is down (reconnecting)")));
-                        }
-                        Some(Command::Leave(done)) => {
-                            leave_while_reconnecting(shared, session, done).await;
-                            return false;
-                        }
-                        None => return false,
-                    },
-                }
-            }
+            let Some(outcome) = unless_left(attempt, shared, session, commands).await else {
+                return false;
+            };
+            outcome
         };
         match outcome {
             Ok((ws, joined)) => {
@@ -901,46 +899,19 @@ async fn reconnect(shared: &Shared, session: &mut Session, commands: &mut mpsc::
             }
             Err(HelloError::Refused(error)) => {
                 tracing::warn!("cannot re-enter the channel: {error}");
-                shared.with(|inner| {
-                    inner
-                        .machine
-                        .set_connection(ConnectionState::Disconnected, Some(disconnect_reason(&error)));
-                    inner.driver = None;
-                    inner.uid = None;
-                    inner.channel = None;
-                });
+                shared.with(|inner| inner.disconnected(Some(disconnect_reason(&error))));
                 return false;
             }
             Err(HelloError::Link(error)) => {
                 if !retry.may_retry(retries) {
                     tracing::warn!("reconnection gave up: {error}");
-                    shared.with(|inner| {
-                        inner
-                            .machine
-                            .set_connection(ConnectionState::Disconnected, Some(DisconnectReason::NetworkError));
-                        inner.driver = None;
-                        inner.uid = None;
-                        inner.channel = None;
-                    });
+                    shared.with(|inner| inner.disconnected(Some(DisconnectReason::NetworkError)));
                     return false;
                 }
                 let wait = tokio::time::sleep(retry.delay(retries));
-                tokio::pin!(wait);
                 retries += 1;
-                loop {
-                    tokio::select! {
-                        _ = &mut wait => break,
-                        command = commands.recv() => match command {
-                            Some(Command::Request(_, reply)) => {
-                                let _ = reply.send(Err(RtcError::new(ErrorCode::WsDisconnect, "the signalling link is down (reconnecting)")));
-                            }
-                            Some(Command::Leave(done)) => {
-                                leave_while_reconnecting(shared, session, done).await;
-                                return false;
-                            }
-                            None => return false,
-                        },
-                    }
+                if unless_left(wait, shared, session, commands).await.is_none() {
+                    return false;
                 }
             }
         }
