@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Stoa's whole test suite, for a fresh machine of the project's kind: installs what it needs (Node.js and the npm
-# packages of the agora-token cross-check, cargo-fuzz), then checks formatting and lints, runs every workspace test
-# and a short fuzz run of each fuzz target. FUZZ_SECONDS sets the fuzz time per target (default 20; 0 skips).
+# Stoa's whole test suite, for a fresh machine of the project's kind: installs what it needs (Debian's Node.js,
+# libopus and pkg-config, the npm packages of the agora-token cross-check, cargo-fuzz), then checks formatting and
+# lints, runs every workspace test and a short fuzz run of each fuzz target. FUZZ_SECONDS sets the fuzz time per target (default 20; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -9,8 +9,15 @@ export CARGO_TERM_COLOR=never
 step() { printf '\n== %s\n' "$*"; }
 
 step "tools"
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq nodejs npm
+# Debian packages: Node.js for the agora-token cross-check; libopus (found through pkg-config) for the SDK's codecs.
+packages=(nodejs npm libopus-dev pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing ${missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 node --version
 npm ci --prefix crates/proto/tests/agora-token --no-audit --no-fund --loglevel=error

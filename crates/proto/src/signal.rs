@@ -98,6 +98,97 @@ pub struct UserInfo {
     pub uid: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// What the user publishes now (in the join reply; pushes carry it empty and announce tracks one by one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tracks: Vec<TrackState>,
+}
+
+impl UserInfo {
+    /// A user with no published track.
+    pub fn new(uid: u32, account: Option<String>) -> Self {
+        UserInfo {
+            uid,
+            account,
+            tracks: Vec::new(),
+        }
+    }
+}
+
+/// `"audio"` or `"video"`, as in the Web SDK's `mediaType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaType {
+    Audio,
+    Video,
+}
+
+impl MediaType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaType::Audio => "audio",
+            MediaType::Video => "video",
+        }
+    }
+}
+
+/// A published track and its switches. Others can subscribe while it is enabled and not muted (the Web SDK's
+/// `hasAudio` / `hasVideo`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackState {
+    pub media_type: MediaType,
+    #[serde(default)]
+    pub muted: bool,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+impl TrackState {
+    /// Whether others see it as published (`hasAudio` / `hasVideo`).
+    pub fn available(&self) -> bool {
+        self.enabled && !self.muted
+    }
+}
+
+/// The `msg` of the Web SDK's `user-info-updated` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserInfoMessage {
+    MuteAudio,
+    UnmuteAudio,
+    MuteVideo,
+    UnmuteVideo,
+    EnableLocalAudio,
+    DisableLocalAudio,
+    EnableLocalVideo,
+    DisableLocalVideo,
+}
+
+impl UserInfoMessage {
+    /// The message for a track of `media_type` becoming `muted` (or unmuted).
+    pub fn muted(media_type: MediaType, muted: bool) -> Self {
+        use UserInfoMessage::*;
+        match (media_type, muted) {
+            (MediaType::Audio, true) => MuteAudio,
+            (MediaType::Audio, false) => UnmuteAudio,
+            (MediaType::Video, true) => MuteVideo,
+            (MediaType::Video, false) => UnmuteVideo,
+        }
+    }
+
+    /// The message for a track of `media_type` becoming `enabled` (or disabled).
+    pub fn enabled(media_type: MediaType, enabled: bool) -> Self {
+        use UserInfoMessage::*;
+        match (media_type, enabled) {
+            (MediaType::Audio, true) => EnableLocalAudio,
+            (MediaType::Audio, false) => DisableLocalAudio,
+            (MediaType::Video, true) => EnableLocalVideo,
+            (MediaType::Video, false) => DisableLocalVideo,
+        }
+    }
 }
 
 /// `POST /api/v1/gateway`: which signalling URL to use. The server checks the app, token, channel and uid here,
@@ -157,15 +248,50 @@ pub enum Request {
     Join(JoinRequest),
     /// Resume a session after the link dropped, within the session timeout. Answered by [`ServerFrame::Joined`]
     /// with the current users; other users saw nothing.
-    Rejoin { session_id: String, resume_token: String },
+    Rejoin {
+        session_id: String,
+        resume_token: String,
+    },
     /// Leave the channel; the server answers `ok` and closes the socket.
     Leave,
     /// Switch between host and audience (live mode).
-    SetClientRole { role: ClientRole },
+    SetClientRole {
+        role: ClientRole,
+    },
     /// Replace the token before it expires. It must be for the same app, channel and uid.
-    RenewToken { token: String },
+    RenewToken {
+        token: String,
+    },
     /// Keepalive; answered `ok`. Any frame counts as a sign of life.
     Ping,
+    /// Publish tracks (at most one audio and one video): `offer` is the SDP offer of the client's publisher
+    /// transport, covering every track it sends. Answered by [`ServerFrame::Published`]; others get
+    /// `user_published` for each available track.
+    Publish {
+        tracks: Vec<TrackState>,
+        offer: String,
+    },
+    /// Stop publishing these media types; others get `user_unpublished`.
+    Unpublish {
+        media_types: Vec<MediaType>,
+    },
+    /// A published track was muted, unmuted, enabled or disabled; others get `user_info_updated` and, when its
+    /// availability changed, `user_published` / `user_unpublished`.
+    SetTrackState(TrackState),
+    /// Receive a remote user's track. Answered by [`ServerFrame::Subscribed`] with a new SDP offer of the
+    /// subscriber transport, to be answered with [`Request::SubscriberAnswer`].
+    Subscribe {
+        uid: u32,
+        media_type: MediaType,
+    },
+    Unsubscribe {
+        uid: u32,
+        media_type: MediaType,
+    },
+    /// The client's SDP answer to the last subscriber offer.
+    SubscriberAnswer {
+        answer: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -226,6 +352,28 @@ pub enum ServerFrame {
         error: RtcError,
     },
     UserJoined(UserInfo),
+    /// Success reply to `publish`, with the SDP answer for the publisher transport.
+    Published {
+        id: Option<u32>,
+        answer: String,
+    },
+    /// Success reply to `subscribe`, with the SDP offer for the subscriber transport.
+    Subscribed {
+        id: Option<u32>,
+        offer: String,
+    },
+    UserPublished {
+        uid: u32,
+        media_type: MediaType,
+    },
+    UserUnpublished {
+        uid: u32,
+        media_type: MediaType,
+    },
+    UserInfoUpdated {
+        uid: u32,
+        msg: UserInfoMessage,
+    },
     UserLeft {
         uid: u32,
         reason: UserLeftReason,
@@ -362,10 +510,7 @@ mod tests {
                 uid: 3,
                 reason: UserLeftReason::ServerTimeOut,
             },
-            ServerFrame::UserJoined(UserInfo {
-                uid: 4,
-                account: Some("amy".into()),
-            }),
+            ServerFrame::UserJoined(UserInfo::new(4, Some("amy".into()))),
             ServerFrame::Disconnected {
                 reason: DisconnectReason::TokenExpire,
             },
@@ -380,7 +525,7 @@ mod tests {
                     resume_token: "r".into(),
                     keepalive_ms: 3000,
                     session_timeout_ms: 20000,
-                    users: vec![UserInfo { uid: 4, account: None }],
+                    users: vec![UserInfo::new(4, None)],
                 },
             },
         ];

@@ -19,6 +19,7 @@
 //! ```
 
 mod client;
+pub mod media;
 pub mod state;
 
 pub use client::{Client, ClientConfig, Codec, RetryConfig};

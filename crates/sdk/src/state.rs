@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
-use stoa_proto::signal::{DisconnectReason, Joined, ServerFrame, UserInfo, UserLeftReason};
+use stoa_proto::signal::{DisconnectReason, Joined, MediaType, ServerFrame, UserInfo, UserInfoMessage, UserLeftReason};
 
 /// A user id as the application sees it: a number, or the string it joined with.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -68,6 +68,26 @@ pub struct RemoteUser {
     pub uid: Uid,
     /// The number behind a string uid (the same as `uid` for number uids).
     pub uint_uid: u32,
+    /// Publishes an audio track that is enabled and not muted.
+    pub has_audio: bool,
+    /// Publishes a video track that is enabled and not muted.
+    pub has_video: bool,
+}
+
+impl RemoteUser {
+    fn has(&self, media_type: MediaType) -> bool {
+        match media_type {
+            MediaType::Audio => self.has_audio,
+            MediaType::Video => self.has_video,
+        }
+    }
+
+    fn set(&mut self, media_type: MediaType, available: bool) {
+        match media_type {
+            MediaType::Audio => self.has_audio = available,
+            MediaType::Video => self.has_video = available,
+        }
+    }
 }
 
 impl From<&UserInfo> for RemoteUser {
@@ -76,9 +96,12 @@ impl From<&UserInfo> for RemoteUser {
             Some(account) => Uid::Account(account.clone()),
             None => Uid::Number(info.uid),
         };
+        let has = |media_type| info.tracks.iter().any(|t| t.media_type == media_type && t.available());
         RemoteUser {
             uid,
             uint_uid: info.uid,
+            has_audio: has(MediaType::Audio),
+            has_video: has(MediaType::Video),
         }
     }
 }
@@ -97,6 +120,13 @@ pub enum Event {
     UserJoined(RemoteUser),
     /// `user-left` with `Quit`, `ServerTimeOut` or `BecomeAudience`.
     UserLeft(RemoteUser, UserLeftReason),
+    /// `user-published`: the user's track of this type can be subscribed (also fired for tracks already published
+    /// when this client joins).
+    UserPublished(RemoteUser, MediaType),
+    /// `user-unpublished`: the track was unpublished, muted or disabled.
+    UserUnpublished(RemoteUser, MediaType),
+    /// `user-info-updated`.
+    UserInfoUpdated(Uid, UserInfoMessage),
     /// `token-privilege-will-expire`: renew the token now.
     TokenPrivilegeWillExpire,
     /// `token-privilege-did-expire`: the client is being disconnected with `TOKEN_EXPIRE`.
@@ -172,11 +202,40 @@ impl ClientState {
         }
         self.set_connection(ConnectionState::Connected, None);
         for (uid, user) in now {
-            if let std::collections::btree_map::Entry::Vacant(slot) = self.remote.entry(uid) {
-                slot.insert(user.clone());
-                self.events.push_back(Event::UserJoined(user));
+            match self.remote.get(&uid).cloned() {
+                None => {
+                    self.remote.insert(uid, user.clone());
+                    self.events.push_back(Event::UserJoined(user.clone()));
+                    for media_type in [MediaType::Audio, MediaType::Video] {
+                        if user.has(media_type) {
+                            self.events.push_back(Event::UserPublished(user.clone(), media_type));
+                        }
+                    }
+                }
+                Some(known) => {
+                    for media_type in [MediaType::Audio, MediaType::Video] {
+                        if known.has(media_type) != user.has(media_type) {
+                            self.set_available(uid, media_type, user.has(media_type));
+                        }
+                    }
+                }
             }
         }
+    }
+
+    /// Records a change of `has_audio` / `has_video` and queues `user-published` or `user-unpublished`.
+    fn set_available(&mut self, uid: u32, media_type: MediaType, available: bool) {
+        let Some(user) = self.remote.get_mut(&uid) else { return };
+        if user.has(media_type) == available {
+            return;
+        }
+        user.set(media_type, available);
+        let user = user.clone();
+        self.events.push_back(if available {
+            Event::UserPublished(user, media_type)
+        } else {
+            Event::UserUnpublished(user, media_type)
+        });
     }
 
     /// Applies a server push. Replies are handled by the driver.
@@ -196,7 +255,18 @@ impl ClientState {
             ServerFrame::TokenPrivilegeWillExpire { .. } => self.events.push_back(Event::TokenPrivilegeWillExpire),
             ServerFrame::TokenPrivilegeDidExpire => self.events.push_back(Event::TokenPrivilegeDidExpire),
             ServerFrame::Disconnected { reason } => self.set_connection(ConnectionState::Disconnected, Some(*reason)),
-            ServerFrame::Joined { .. } | ServerFrame::Ok { .. } | ServerFrame::Error { .. } => {}
+            ServerFrame::UserPublished { uid, media_type } => self.set_available(*uid, *media_type, true),
+            ServerFrame::UserUnpublished { uid, media_type } => self.set_available(*uid, *media_type, false),
+            ServerFrame::UserInfoUpdated { uid, msg } => {
+                if let Some(user) = self.remote.get(uid) {
+                    self.events.push_back(Event::UserInfoUpdated(user.uid.clone(), *msg));
+                }
+            }
+            ServerFrame::Joined { .. }
+            | ServerFrame::Ok { .. }
+            | ServerFrame::Error { .. }
+            | ServerFrame::Published { .. }
+            | ServerFrame::Subscribed { .. } => {}
         }
     }
 }
@@ -215,7 +285,7 @@ mod tests {
             resume_token: "r".into(),
             keepalive_ms: 3000,
             session_timeout_ms: 20000,
-            users: users.iter().map(|&uid| UserInfo { uid, account: None }).collect(),
+            users: users.iter().map(|&uid| UserInfo::new(uid, None)).collect(),
         }
     }
 
@@ -227,6 +297,8 @@ mod tests {
         RemoteUser {
             uid: Uid::Number(uid),
             uint_uid: uid,
+            has_audio: false,
+            has_video: false,
         }
     }
 
@@ -296,15 +368,14 @@ mod tests {
     fn string_uids_show_as_accounts_and_disconnect_forgets_users() {
         let mut state = ClientState::default();
         state.joined(&joined(&[]));
-        state.push(&ServerFrame::UserJoined(UserInfo {
-            uid: 77,
-            account: Some("amy".into()),
-        }));
+        state.push(&ServerFrame::UserJoined(UserInfo::new(77, Some("amy".into()))));
         assert_eq!(
             state.remote_users(),
             vec![RemoteUser {
                 uid: Uid::Account("amy".into()),
-                uint_uid: 77
+                uint_uid: 77,
+                has_audio: false,
+                has_video: false
             }]
         );
         state.push(&ServerFrame::Disconnected {

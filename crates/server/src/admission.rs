@@ -70,9 +70,10 @@ pub fn admit(
         UidArg::Number(n) => (Some(*n), None),
         UidArg::Account(account) => (Some(uid_for_account(store, &app.id, account)?), Some(account.clone())),
     };
-    let token_expires_at_ms = match &app.certificate {
+    let ms = |secs: u64| secs.saturating_mul(1000);
+    let (token_expires_at_ms, publish_audio_until_ms, publish_video_until_ms) = match &app.certificate {
         // Testing mode: nothing to verify a token against, so any token (or null) is accepted.
-        None => None,
+        None => (None, Some(u64::MAX), Some(u64::MAX)),
         Some(certificate) => {
             let token = ask.token.ok_or_else(|| {
                 gateway_refusal(
@@ -88,7 +89,11 @@ pub fn admit(
             };
             let grant = check_rtc_token(token, &app.id, certificate, ask.channel, &uid_text, now_unix)
                 .map_err(|e| gateway_refusal(Some(e.ap_code()), &format!("{}: {e}", e.reason()), None))?;
-            Some(grant.expires_at.saturating_mul(1000))
+            (
+                Some(ms(grant.expires_at)),
+                grant.publish_audio_until.map(ms),
+                grant.publish_video_until.map(ms),
+            )
         }
     };
     Ok(Admitted {
@@ -99,6 +104,8 @@ pub fn admit(
         mode: ask.mode,
         role: ask.role,
         token_expires_at_ms,
+        publish_audio_until_ms,
+        publish_video_until_ms,
     })
 }
 

@@ -25,7 +25,8 @@ use tracing::Instrument;
 
 use crate::admission::{JoinAsk, Stage, admit, lookup_app, uid_for_account};
 use crate::config::Config;
-use crate::hub::{Admitted, ConnId, Ended, Hub, HubConfig, Output};
+use crate::hub::{Admitted, ConnId, Ended, Hub, HubConfig, MediaOp, Output};
+use crate::media::MediaDone;
 use crate::metrics::Metrics;
 use crate::store::{App, Store};
 
@@ -83,9 +84,17 @@ enum HubCmd {
     },
 }
 
-/// Builds the router and starts the hub task.
-pub fn router(config: Config, apps: HashMap<String, App>, store: Store) -> (Router, Arc<Shared>) {
+/// Builds the router and starts the hub task and the media worker on `media_socket`.
+pub fn router(
+    config: Config,
+    apps: HashMap<String, App>,
+    store: Store,
+    media_socket: tokio::net::UdpSocket,
+) -> (Router, Arc<Shared>) {
     let (hub_tx, hub_rx) = mpsc::channel(4096);
+    let (media_tx, media_rx) = mpsc::unbounded_channel();
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    tokio::spawn(crate::media::run(media_socket, media_rx, done_tx));
     let shared = Arc::new(Shared {
         config,
         apps,
@@ -94,7 +103,7 @@ pub fn router(config: Config, apps: HashMap<String, App>, store: Store) -> (Rout
         hub: hub_tx,
         next_conn: AtomicU64::new(1),
     });
-    tokio::spawn(run_hub(shared.clone(), hub_rx));
+    tokio::spawn(run_hub(shared.clone(), hub_rx, media_tx, done_rx));
     let router = Router::new()
         .route("/", get(index))
         .route("/healthz", get(|| async { "ok" }))
@@ -420,7 +429,12 @@ async fn handle_text(shared: &Arc<Shared>, conn: ConnId, text: &str) -> Option<S
 }
 
 /// The task that owns the hub: applies commands, runs its clocks and delivers its outputs.
-async fn run_hub(shared: Arc<Shared>, mut commands: mpsc::Receiver<HubCmd>) {
+async fn run_hub(
+    shared: Arc<Shared>,
+    mut commands: mpsc::Receiver<HubCmd>,
+    media: mpsc::UnboundedSender<MediaOp>,
+    mut media_done: mpsc::UnboundedReceiver<MediaDone>,
+) {
     let timeouts = &shared.config.timeouts;
     let mut hub = Hub::new(HubConfig {
         session_timeout_ms: timeouts.session_timeout_ms,
@@ -437,9 +451,10 @@ async fn run_hub(shared: Arc<Shared>, mut commands: mpsc::Receiver<HubCmd>) {
                 let Some(command) = command else { return };
                 apply(&shared, &mut hub, &mut conns, command);
             }
+            Some(done) = media_done.recv() => hub.media_done(done.conn, done.id, done.result),
             _ = tick.tick() => hub.handle_timeout(now_ms()),
         }
-        deliver(&mut hub, &mut conns);
+        deliver(&mut hub, &mut conns, &media);
         for ended in hub.take_ended() {
             let reason = match ended {
                 Ended::Left => "left",
@@ -483,6 +498,12 @@ fn apply(shared: &Shared, hub: &mut Hub, conns: &mut HashMap<ConnId, mpsc::Sende
                 Request::Leave => hub.leave(conn, id),
                 Request::SetClientRole { role } => hub.set_client_role(conn, id, role),
                 Request::RenewToken { token } => renew_token(shared, hub, conn, id, &token, now),
+                Request::Publish { tracks, offer } => hub.publish(conn, id, tracks, offer, now),
+                Request::Unpublish { media_types } => hub.unpublish(conn, id, &media_types),
+                Request::SetTrackState(state) => hub.set_track_state(conn, id, state),
+                Request::Subscribe { uid, media_type } => hub.subscribe(conn, id, uid, media_type),
+                Request::Unsubscribe { uid, media_type } => hub.unsubscribe(conn, id, uid, media_type),
+                Request::SubscriberAnswer { answer } => hub.subscriber_answer(conn, id, answer),
                 Request::Join(_) | Request::Rejoin { .. } => unreachable!("handled by their own commands"),
             }
         }
@@ -526,7 +547,7 @@ fn renew_token(shared: &Shared, hub: &mut Hub, conn: ConnId, id: Option<u32>, to
     }
 }
 
-fn deliver(hub: &mut Hub, conns: &mut HashMap<ConnId, mpsc::Sender<Outbound>>) {
+fn deliver(hub: &mut Hub, conns: &mut HashMap<ConnId, mpsc::Sender<Outbound>>, media: &mpsc::UnboundedSender<MediaOp>) {
     let mut slow = Vec::new();
     while let Some(output) = hub.poll_output() {
         match output {
@@ -541,6 +562,10 @@ fn deliver(hub: &mut Hub, conns: &mut HashMap<ConnId, mpsc::Sender<Outbound>>) {
                 if let Some(tx) = conns.remove(&conn) {
                     let _ = tx.try_send(Outbound::Close);
                 }
+            }
+            Output::Media(op) => {
+                // The media worker lives as long as the hub.
+                let _ = media.send(op);
             }
         }
     }

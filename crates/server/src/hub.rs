@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use rand::Rng;
-use stoa_proto::signal::{ClientRole, DisconnectReason, Joined, Mode, ServerFrame, UserInfo, UserLeftReason};
+use stoa_proto::signal::{
+    ClientRole, DisconnectReason, Joined, MediaType, Mode, ServerFrame, TrackState, UserInfo, UserInfoMessage,
+    UserLeftReason,
+};
 use stoa_proto::{ErrorCode, RtcError};
 
 /// A WebSocket connection, numbered by the shell.
@@ -46,6 +49,10 @@ pub struct Admitted {
     pub role: ClientRole,
     /// When the token's join privilege ends (Unix ms); `None` for apps without a certificate.
     pub token_expires_at_ms: Option<u64>,
+    /// Until when the token lets this user publish audio and video (Unix ms): `None` = not granted,
+    /// `Some(u64::MAX)` = no limit (apps without a certificate).
+    pub publish_audio_until_ms: Option<u64>,
+    pub publish_video_until_ms: Option<u64>,
 }
 
 /// Who a connection's session is, for checks the shell makes (e.g. verifying a renewed token).
@@ -63,6 +70,60 @@ pub enum Output {
     Send(ConnId, ServerFrame),
     /// Close the socket after the frames already queued for it.
     Close(ConnId),
+    /// Work for the media plane. Operations that wait for an answer name the connection and request id to pass
+    /// back to [`Hub::media_done`].
+    Media(MediaOp),
+}
+
+/// A request to the media plane (the SFU), keyed by session id.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MediaOp {
+    /// Negotiate the publisher transport: answer `offer`.
+    Publish {
+        session: String,
+        conn: ConnId,
+        id: Option<u32>,
+        offer: String,
+    },
+    /// Start forwarding `publisher`'s track to `subscriber` and make a new subscriber offer.
+    Subscribe {
+        subscriber: String,
+        publisher: String,
+        media_type: MediaType,
+        conn: ConnId,
+        id: Option<u32>,
+    },
+    /// Apply the subscriber's SDP answer.
+    SubscriberAnswer {
+        session: String,
+        answer: String,
+        conn: ConnId,
+        id: Option<u32>,
+    },
+    Unpublish {
+        session: String,
+        media_type: MediaType,
+    },
+    Unsubscribe {
+        subscriber: String,
+        publisher: String,
+        media_type: MediaType,
+    },
+    /// The session ended: release its transports, publications and subscriptions.
+    Remove {
+        session: String,
+    },
+}
+
+/// What the media plane answered to a [`MediaOp`] that waits.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MediaAnswer {
+    /// The SDP answer to a publish.
+    Answer(String),
+    /// The SDP offer after a subscribe.
+    Offer(String),
+    /// A subscriber answer was applied.
+    Applied,
 }
 
 /// Why a session ended, for metrics and logs.
@@ -82,6 +143,12 @@ struct Session {
     last_seen_ms: u64,
     token_expires_at_ms: Option<u64>,
     will_expire_sent: bool,
+    publish_audio_until_ms: Option<u64>,
+    publish_video_until_ms: Option<u64>,
+    /// Published tracks, at most one per media type.
+    tracks: Vec<TrackState>,
+    /// Publishes waiting for the media plane's answer, by request.
+    pending_publish: Vec<(ConnId, Option<u32>, Vec<TrackState>)>,
 }
 
 impl Session {
@@ -90,11 +157,21 @@ impl Session {
         self.mode == Mode::Rtc || self.role == ClientRole::Host
     }
 
+    /// The user as announced in a push: tracks are announced one by one afterwards.
     fn user_info(&self) -> UserInfo {
-        UserInfo {
-            uid: self.identity.uid,
-            account: self.identity.account.clone(),
-        }
+        UserInfo::new(self.identity.uid, self.identity.account.clone())
+    }
+
+    fn track(&self, media_type: MediaType) -> Option<&TrackState> {
+        self.tracks.iter().find(|t| t.media_type == media_type)
+    }
+
+    fn may_publish(&self, media_type: MediaType, now_ms: u64) -> bool {
+        let until = match media_type {
+            MediaType::Audio => self.publish_audio_until_ms,
+            MediaType::Video => self.publish_video_until_ms,
+        };
+        until.is_some_and(|until| now_ms < until)
     }
 }
 
@@ -190,7 +267,10 @@ impl Hub {
             .filter(|other| other.as_str() != sid)
             .filter_map(|other| self.sessions.get(other))
             .filter(|s| s.announced())
-            .map(Session::user_info)
+            .map(|s| UserInfo {
+                tracks: s.tracks.clone(),
+                ..s.user_info()
+            })
             .collect();
         Joined {
             uid: session.identity.uid,
@@ -268,6 +348,10 @@ impl Hub {
             last_seen_ms: now_ms,
             token_expires_at_ms: admitted.token_expires_at_ms,
             will_expire_sent: false,
+            publish_audio_until_ms: admitted.publish_audio_until_ms,
+            publish_video_until_ms: admitted.publish_video_until_ms,
+            tracks: Vec::new(),
+            pending_publish: Vec::new(),
         };
         let announce = session
             .announced()
@@ -349,6 +433,13 @@ impl Hub {
         if session.mode == Mode::Rtc || session.role == role {
             return self.reply_ok(conn, id);
         }
+        if role == ClientRole::Audience && !session.tracks.is_empty() {
+            let error = RtcError::new(
+                ErrorCode::InvalidOperation,
+                "can not set client role to audience while publishing",
+            );
+            return self.reply_error(conn, id, error);
+        }
         session.role = role;
         let key = (session.identity.app_id.clone(), session.identity.channel.clone());
         let frame = match role {
@@ -360,6 +451,217 @@ impl Hub {
         };
         self.reply_ok(conn, id);
         self.broadcast(&key, &sid, &frame);
+    }
+
+    /// `publish`: checks the request, then asks the media plane to answer the offer. The tracks are announced when
+    /// [`Hub::media_done`] brings the answer.
+    pub fn publish(&mut self, conn: ConnId, id: Option<u32>, tracks: Vec<TrackState>, offer: String, now_ms: u64) {
+        let Some(sid) = self.conns.get(&conn).cloned() else {
+            let error = RtcError::new(ErrorCode::InvalidOperation, "Can't publish stream, haven't joined yet!");
+            return self.reply_error(conn, id, error);
+        };
+        if let Some(error) = publish_refusal(&self.sessions[&sid], &tracks, now_ms) {
+            return self.reply_error(conn, id, error);
+        }
+        let session = self.sessions.get_mut(&sid).expect("checked above");
+        session.pending_publish.push((conn, id, tracks));
+        self.outputs.push_back(Output::Media(MediaOp::Publish {
+            session: sid,
+            conn,
+            id,
+            offer,
+        }));
+    }
+
+    /// The media plane finished an operation asked by `conn`'s request `id`.
+    pub fn media_done(&mut self, conn: ConnId, id: Option<u32>, result: Result<MediaAnswer, RtcError>) {
+        let Some(sid) = self.conns.get(&conn).cloned() else {
+            return;
+        };
+        let session = self.sessions.get_mut(&sid).expect("conn maps to a live session");
+        let pending = session
+            .pending_publish
+            .iter()
+            .position(|(c, i, _)| *c == conn && *i == id);
+        let published = pending.map(|index| session.pending_publish.remove(index).2);
+        match (result, published) {
+            (Err(error), _) => self.reply_error(conn, id, error),
+            (Ok(MediaAnswer::Answer(answer)), Some(tracks)) => {
+                let key = (session.identity.app_id.clone(), session.identity.channel.clone());
+                let uid = session.identity.uid;
+                let announced = session.announced();
+                let mut newly_available = Vec::new();
+                for track in tracks {
+                    let was_available = session.track(track.media_type).is_some_and(TrackState::available);
+                    session.tracks.retain(|t| t.media_type != track.media_type);
+                    session.tracks.push(track);
+                    if track.available() && !was_available {
+                        newly_available.push(track.media_type);
+                    }
+                }
+                self.outputs
+                    .push_back(Output::Send(conn, ServerFrame::Published { id, answer }));
+                if announced {
+                    for media_type in newly_available {
+                        self.broadcast(&key, &sid, &ServerFrame::UserPublished { uid, media_type });
+                    }
+                }
+            }
+            (Ok(MediaAnswer::Offer(offer)), _) => self
+                .outputs
+                .push_back(Output::Send(conn, ServerFrame::Subscribed { id, offer })),
+            (Ok(_), _) => self.reply_ok(conn, id),
+        }
+    }
+
+    pub fn unpublish(&mut self, conn: ConnId, id: Option<u32>, media_types: &[MediaType]) {
+        let Some(sid) = self.session_of(conn, id) else { return };
+        let session = self.sessions.get_mut(&sid).expect("conn maps to a live session");
+        let key = (session.identity.app_id.clone(), session.identity.channel.clone());
+        let uid = session.identity.uid;
+        let announced = session.announced();
+        let mut gone = Vec::new();
+        for &media_type in media_types {
+            if let Some(index) = session.tracks.iter().position(|t| t.media_type == media_type) {
+                let track = session.tracks.remove(index);
+                gone.push(track);
+            }
+        }
+        self.reply_ok(conn, id);
+        for track in gone {
+            self.outputs.push_back(Output::Media(MediaOp::Unpublish {
+                session: sid.clone(),
+                media_type: track.media_type,
+            }));
+            if announced && track.available() {
+                self.broadcast(
+                    &key,
+                    &sid,
+                    &ServerFrame::UserUnpublished {
+                        uid,
+                        media_type: track.media_type,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Mute, unmute, enable or disable a published track.
+    pub fn set_track_state(&mut self, conn: ConnId, id: Option<u32>, state: TrackState) {
+        let Some(sid) = self.session_of(conn, id) else { return };
+        let session = self.sessions.get_mut(&sid).expect("conn maps to a live session");
+        let Some(track) = session.tracks.iter_mut().find(|t| t.media_type == state.media_type) else {
+            let error = RtcError::new(
+                ErrorCode::InvalidOperation,
+                format!("no published {} track to change", state.media_type.as_str()),
+            );
+            return self.reply_error(conn, id, error);
+        };
+        let before = *track;
+        *track = state;
+        let key = (session.identity.app_id.clone(), session.identity.channel.clone());
+        let uid = session.identity.uid;
+        let announced = session.announced();
+        self.reply_ok(conn, id);
+        if !announced {
+            return;
+        }
+        let mut frames = Vec::new();
+        if before.muted != state.muted {
+            frames.push(ServerFrame::UserInfoUpdated {
+                uid,
+                msg: UserInfoMessage::muted(state.media_type, state.muted),
+            });
+        }
+        if before.enabled != state.enabled {
+            frames.push(ServerFrame::UserInfoUpdated {
+                uid,
+                msg: UserInfoMessage::enabled(state.media_type, state.enabled),
+            });
+        }
+        match (before.available(), state.available()) {
+            (true, false) => frames.push(ServerFrame::UserUnpublished {
+                uid,
+                media_type: state.media_type,
+            }),
+            (false, true) => frames.push(ServerFrame::UserPublished {
+                uid,
+                media_type: state.media_type,
+            }),
+            _ => {}
+        }
+        for frame in frames {
+            self.broadcast(&key, &sid, &frame);
+        }
+    }
+
+    /// `subscribe`: the publisher must be in the channel (and announced) with the track available.
+    pub fn subscribe(&mut self, conn: ConnId, id: Option<u32>, uid: u32, media_type: MediaType) {
+        let Some(sid) = self.session_of(conn, id) else { return };
+        let publisher = match self.announced_peer(&sid, uid) {
+            Ok(publisher) => publisher,
+            Err(error) => return self.reply_error(conn, id, error),
+        };
+        if !self.sessions[&publisher]
+            .track(media_type)
+            .is_some_and(TrackState::available)
+        {
+            let error = RtcError::new(
+                ErrorCode::RemoteUserIsNotPublished,
+                format!("user is not published: uid {uid} has no {} track", media_type.as_str()),
+            );
+            return self.reply_error(conn, id, error);
+        }
+        self.outputs.push_back(Output::Media(MediaOp::Subscribe {
+            subscriber: sid,
+            publisher,
+            media_type,
+            conn,
+            id,
+        }));
+    }
+
+    pub fn unsubscribe(&mut self, conn: ConnId, id: Option<u32>, uid: u32, media_type: MediaType) {
+        let Some(sid) = self.session_of(conn, id) else { return };
+        match self.announced_peer(&sid, uid) {
+            Ok(publisher) => {
+                self.outputs.push_back(Output::Media(MediaOp::Unsubscribe {
+                    subscriber: sid,
+                    publisher,
+                    media_type,
+                }));
+                self.reply_ok(conn, id);
+            }
+            Err(error) => self.reply_error(conn, id, error),
+        }
+    }
+
+    /// The client's answer to the last subscriber offer, for the media plane.
+    pub fn subscriber_answer(&mut self, conn: ConnId, id: Option<u32>, answer: String) {
+        let Some(sid) = self.session_of(conn, id) else { return };
+        self.outputs.push_back(Output::Media(MediaOp::SubscriberAnswer {
+            session: sid,
+            answer,
+            conn,
+            id,
+        }));
+    }
+
+    /// The session of `uid` in `sid`'s channel, if others can see it.
+    fn announced_peer(&self, sid: &str, uid: u32) -> Result<String, RtcError> {
+        let session = &self.sessions[sid];
+        let key = (session.identity.app_id.clone(), session.identity.channel.clone());
+        self.channels
+            .get(&key)
+            .and_then(|members| members.get(&uid))
+            .filter(|peer| peer.as_str() != sid && self.sessions[*peer].announced())
+            .cloned()
+            .ok_or_else(|| {
+                RtcError::new(
+                    ErrorCode::InvalidRemoteUser,
+                    format!("user is not in the channel: uid {uid}"),
+                )
+            })
     }
 
     /// The shell verified a new token for this connection's identity; it expires at `expires_at_ms`.
@@ -445,6 +747,9 @@ impl Hub {
             self.conns.remove(&conn);
             self.outputs.push_back(Output::Close(conn));
         }
+        self.outputs.push_back(Output::Media(MediaOp::Remove {
+            session: sid.to_string(),
+        }));
         if let Some(members) = self.channels.get_mut(&key) {
             members.remove(&session.identity.uid);
             if members.is_empty() {
@@ -465,6 +770,38 @@ impl Hub {
     }
 }
 
+/// Why `session` may not publish `tracks` now, if it may not.
+fn publish_refusal(session: &Session, tracks: &[TrackState], now_ms: u64) -> Option<RtcError> {
+    let count = |media_type| tracks.iter().filter(|t| t.media_type == media_type).count();
+    if tracks.is_empty() {
+        return Some(RtcError::new(ErrorCode::InvalidParams, "param list is empty"));
+    }
+    if session.mode == Mode::Live && session.role == ClientRole::Audience {
+        return Some(RtcError::new(
+            ErrorCode::InvalidOperation,
+            "audience can not publish stream",
+        ));
+    }
+    let second_video = count(MediaType::Video) > 0 && session.track(MediaType::Video).is_some();
+    if count(MediaType::Video) > 1 || count(MediaType::Audio) > 1 || second_video {
+        return Some(RtcError::new(
+            ErrorCode::CanNotPublishMultipleVideoTracks,
+            "a client publishes at most one video (and one audio) track",
+        ));
+    }
+    if let Some(track) = tracks.iter().find(|t| !t.enabled) {
+        let detail = format!("the {} track is disabled", track.media_type.as_str());
+        return Some(RtcError::new(ErrorCode::TrackIsDisabled, detail));
+    }
+    tracks
+        .iter()
+        .find(|t| !session.may_publish(t.media_type, now_ms))
+        .map(|track| {
+            let detail = format!("the token does not grant publishing {}", track.media_type.as_str());
+            RtcError::new(ErrorCode::InvalidOperation, detail)
+        })
+}
+
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -482,6 +819,8 @@ mod tests {
             mode,
             role,
             token_expires_at_ms: None,
+            publish_audio_until_ms: Some(u64::MAX),
+            publish_video_until_ms: Some(u64::MAX),
         }
     }
 
@@ -517,10 +856,10 @@ mod tests {
         assert!(joined_of(&out, 1).users.is_empty());
         hub.join(2, Some(1), admitted("c", Some(20), Mode::Rtc, ClientRole::Host), 0);
         let out = drain(&mut hub);
-        assert_eq!(joined_of(&out, 2).users, vec![UserInfo { uid: 10, account: None }]);
+        assert_eq!(joined_of(&out, 2).users, vec![UserInfo::new(10, None)]);
         assert_eq!(
             frames_to(&out, 1),
-            vec![ServerFrame::UserJoined(UserInfo { uid: 20, account: None })]
+            vec![ServerFrame::UserJoined(UserInfo::new(20, None))]
         );
         hub.leave(2, Some(2));
         let out = drain(&mut hub);
@@ -619,20 +958,20 @@ mod tests {
         drain(&mut hub);
         hub.join(2, Some(1), admitted("c", Some(2), Mode::Live, ClientRole::Audience), 0);
         let out = drain(&mut hub);
-        assert_eq!(joined_of(&out, 2).users, vec![UserInfo { uid: 1, account: None }]);
+        assert_eq!(joined_of(&out, 2).users, vec![UserInfo::new(1, None)]);
         assert!(frames_to(&out, 1).is_empty(), "audience is not announced");
         hub.join(3, Some(1), admitted("c", Some(3), Mode::Live, ClientRole::Audience), 0);
-        assert!(joined_of(&drain(&mut hub), 3).users == vec![UserInfo { uid: 1, account: None }]);
+        assert!(joined_of(&drain(&mut hub), 3).users == vec![UserInfo::new(1, None)]);
         hub.set_client_role(2, Some(2), ClientRole::Host);
         let out = drain(&mut hub);
         assert_eq!(frames_to(&out, 2), vec![ServerFrame::Ok { id: 2 }]);
         assert_eq!(
             frames_to(&out, 1),
-            vec![ServerFrame::UserJoined(UserInfo { uid: 2, account: None })]
+            vec![ServerFrame::UserJoined(UserInfo::new(2, None))]
         );
         assert_eq!(
             frames_to(&out, 3),
-            vec![ServerFrame::UserJoined(UserInfo { uid: 2, account: None })]
+            vec![ServerFrame::UserJoined(UserInfo::new(2, None))]
         );
         hub.set_client_role(2, Some(3), ClientRole::Audience);
         let out = drain(&mut hub);
@@ -753,5 +1092,296 @@ mod tests {
             drain(&mut hub);
         }
         assert_eq!((hub.session_count(), hub.channel_count(), hub.conns.len()), (0, 0, 0));
+    }
+
+    fn track(media_type: MediaType) -> TrackState {
+        TrackState {
+            media_type,
+            muted: false,
+            enabled: true,
+        }
+    }
+
+    fn error_code(outputs: &[Output], conn: ConnId) -> Option<ErrorCode> {
+        frames_to(outputs, conn).into_iter().find_map(|f| match f {
+            ServerFrame::Error { error, .. } => Some(error.code),
+            _ => None,
+        })
+    }
+
+    fn media_ops(outputs: &[Output]) -> Vec<MediaOp> {
+        outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Media(op) => Some(op.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Two users in "c" (uids 1 and 2, conns 1 and 2); user 1 publishes audio and video.
+    fn publishing_pair() -> Hub {
+        let mut hub = Hub::new(HubConfig::default());
+        hub.join(1, Some(1), admitted("c", Some(1), Mode::Rtc, ClientRole::Host), 0);
+        hub.join(2, Some(1), admitted("c", Some(2), Mode::Rtc, ClientRole::Host), 0);
+        drain(&mut hub);
+        hub.publish(
+            1,
+            Some(2),
+            vec![track(MediaType::Audio), track(MediaType::Video)],
+            "offer".into(),
+            0,
+        );
+        let out = drain(&mut hub);
+        let [
+            MediaOp::Publish {
+                offer,
+                conn: 1,
+                id: Some(2),
+                ..
+            },
+        ] = &media_ops(&out)[..]
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!(offer, "offer");
+        assert!(
+            frames_to(&out, 2).is_empty(),
+            "nothing is announced before the media plane answers"
+        );
+        hub.media_done(1, Some(2), Ok(MediaAnswer::Answer("answer".into())));
+        let out = drain(&mut hub);
+        assert_eq!(
+            frames_to(&out, 1),
+            vec![ServerFrame::Published {
+                id: Some(2),
+                answer: "answer".into()
+            }]
+        );
+        assert_eq!(
+            frames_to(&out, 2),
+            vec![
+                ServerFrame::UserPublished {
+                    uid: 1,
+                    media_type: MediaType::Audio
+                },
+                ServerFrame::UserPublished {
+                    uid: 1,
+                    media_type: MediaType::Video
+                }
+            ]
+        );
+        hub
+    }
+
+    #[test]
+    fn publications_are_announced_and_shown_to_late_joiners() {
+        let mut hub = publishing_pair();
+        hub.join(3, Some(1), admitted("c", Some(3), Mode::Rtc, ClientRole::Host), 0);
+        let users = joined_of(&drain(&mut hub), 3).users;
+        let publisher = users.iter().find(|u| u.uid == 1).unwrap();
+        assert_eq!(publisher.tracks, vec![track(MediaType::Audio), track(MediaType::Video)]);
+        hub.unpublish(1, Some(3), &[MediaType::Video]);
+        let out = drain(&mut hub);
+        assert_eq!(
+            frames_to(&out, 2),
+            vec![ServerFrame::UserUnpublished {
+                uid: 1,
+                media_type: MediaType::Video
+            }]
+        );
+        assert_eq!(
+            media_ops(&out),
+            vec![MediaOp::Unpublish {
+                session: hub.conns[&1].clone(),
+                media_type: MediaType::Video
+            }]
+        );
+    }
+
+    #[test]
+    fn mute_and_enable_changes_are_user_info_updates() {
+        let mut hub = publishing_pair();
+        hub.set_track_state(
+            1,
+            Some(5),
+            TrackState {
+                muted: true,
+                ..track(MediaType::Audio)
+            },
+        );
+        let out = drain(&mut hub);
+        assert_eq!(
+            frames_to(&out, 2),
+            vec![
+                ServerFrame::UserInfoUpdated {
+                    uid: 1,
+                    msg: UserInfoMessage::MuteAudio
+                },
+                ServerFrame::UserUnpublished {
+                    uid: 1,
+                    media_type: MediaType::Audio
+                }
+            ]
+        );
+        hub.set_track_state(
+            1,
+            Some(6),
+            TrackState {
+                enabled: false,
+                ..track(MediaType::Video)
+            },
+        );
+        let out = drain(&mut hub);
+        assert_eq!(
+            frames_to(&out, 2),
+            vec![
+                ServerFrame::UserInfoUpdated {
+                    uid: 1,
+                    msg: UserInfoMessage::DisableLocalVideo
+                },
+                ServerFrame::UserUnpublished {
+                    uid: 1,
+                    media_type: MediaType::Video
+                }
+            ]
+        );
+        hub.set_track_state(1, Some(7), track(MediaType::Audio));
+        let out = drain(&mut hub);
+        assert_eq!(
+            frames_to(&out, 2),
+            vec![
+                ServerFrame::UserInfoUpdated {
+                    uid: 1,
+                    msg: UserInfoMessage::UnmuteAudio
+                },
+                ServerFrame::UserPublished {
+                    uid: 1,
+                    media_type: MediaType::Audio
+                }
+            ]
+        );
+        // A muted track cannot be subscribed; an unmuted one can.
+        hub.subscribe(2, Some(8), 1, MediaType::Video);
+        assert_eq!(
+            error_code(&drain(&mut hub), 2),
+            Some(ErrorCode::RemoteUserIsNotPublished)
+        );
+        hub.subscribe(2, Some(9), 1, MediaType::Audio);
+        let out = drain(&mut hub);
+        let [
+            MediaOp::Subscribe {
+                media_type: MediaType::Audio,
+                conn: 2,
+                id: Some(9),
+                ..
+            },
+        ] = &media_ops(&out)[..]
+        else {
+            panic!("{out:?}")
+        };
+        hub.media_done(2, Some(9), Ok(MediaAnswer::Offer("sub-offer".into())));
+        assert_eq!(
+            frames_to(&drain(&mut hub), 2),
+            vec![ServerFrame::Subscribed {
+                id: Some(9),
+                offer: "sub-offer".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn publish_and_subscribe_refusals_have_their_codes() {
+        let mut hub = publishing_pair();
+        // A second video track.
+        hub.publish(1, Some(10), vec![track(MediaType::Video)], "o".into(), 0);
+        assert_eq!(
+            error_code(&drain(&mut hub), 1),
+            Some(ErrorCode::CanNotPublishMultipleVideoTracks)
+        );
+        hub.publish(
+            2,
+            Some(10),
+            vec![track(MediaType::Video), track(MediaType::Video)],
+            "o".into(),
+            0,
+        );
+        assert_eq!(
+            error_code(&drain(&mut hub), 2),
+            Some(ErrorCode::CanNotPublishMultipleVideoTracks)
+        );
+        hub.publish(
+            2,
+            Some(11),
+            vec![TrackState {
+                enabled: false,
+                ..track(MediaType::Audio)
+            }],
+            "o".into(),
+            0,
+        );
+        assert_eq!(error_code(&drain(&mut hub), 2), Some(ErrorCode::TrackIsDisabled));
+        hub.publish(2, Some(12), vec![], "o".into(), 0);
+        assert_eq!(error_code(&drain(&mut hub), 2), Some(ErrorCode::InvalidParams));
+        hub.publish(9, Some(1), vec![track(MediaType::Audio)], "o".into(), 0);
+        assert_eq!(error_code(&drain(&mut hub), 9), Some(ErrorCode::InvalidOperation));
+        // Subscribing to nobody, to oneself, or to what user 2 does not publish.
+        hub.subscribe(1, Some(13), 77, MediaType::Audio);
+        assert_eq!(error_code(&drain(&mut hub), 1), Some(ErrorCode::InvalidRemoteUser));
+        hub.subscribe(1, Some(14), 1, MediaType::Audio);
+        assert_eq!(error_code(&drain(&mut hub), 1), Some(ErrorCode::InvalidRemoteUser));
+        hub.subscribe(1, Some(15), 2, MediaType::Audio);
+        assert_eq!(
+            error_code(&drain(&mut hub), 1),
+            Some(ErrorCode::RemoteUserIsNotPublished)
+        );
+        // The media plane's refusal reaches the client.
+        hub.publish(2, Some(16), vec![track(MediaType::Audio)], "bad sdp".into(), 0);
+        drain(&mut hub);
+        hub.media_done(2, Some(16), Err(RtcError::new(ErrorCode::ExchangeSdpFailed, "bad sdp")));
+        assert_eq!(error_code(&drain(&mut hub), 2), Some(ErrorCode::ExchangeSdpFailed));
+        // Leaving releases the media side too.
+        hub.leave(1, None);
+        let out = drain(&mut hub);
+        assert!(media_ops(&out).iter().any(|op| matches!(op, MediaOp::Remove { .. })));
+    }
+
+    #[test]
+    fn audience_and_token_limits_on_publishing() {
+        let mut hub = Hub::new(HubConfig::default());
+        hub.join(1, Some(1), admitted("c", Some(1), Mode::Live, ClientRole::Audience), 0);
+        let mut no_video = admitted("c", Some(2), Mode::Rtc, ClientRole::Host);
+        no_video.publish_video_until_ms = None;
+        no_video.publish_audio_until_ms = Some(1_000);
+        hub.join(2, Some(1), no_video, 0);
+        drain(&mut hub);
+        hub.publish(1, Some(2), vec![track(MediaType::Audio)], "o".into(), 0);
+        assert_eq!(error_code(&drain(&mut hub), 1), Some(ErrorCode::InvalidOperation));
+        hub.publish(2, Some(2), vec![track(MediaType::Video)], "o".into(), 0);
+        let out = drain(&mut hub);
+        let ServerFrame::Error { error, .. } = &frames_to(&out, 2)[0] else {
+            panic!()
+        };
+        assert_eq!(error.code, ErrorCode::InvalidOperation);
+        assert!(
+            error.detail.contains("does not grant publishing video"),
+            "{}",
+            error.detail
+        );
+        hub.publish(2, Some(3), vec![track(MediaType::Audio)], "o".into(), 999);
+        assert!(matches!(&media_ops(&drain(&mut hub))[..], [MediaOp::Publish { .. }]));
+        hub.publish(2, Some(4), vec![track(MediaType::Audio)], "o".into(), 1_000);
+        assert_eq!(
+            error_code(&drain(&mut hub), 2),
+            Some(ErrorCode::InvalidOperation),
+            "the audio privilege expired"
+        );
+        // A live host that publishes cannot become audience.
+        hub.set_client_role(1, Some(5), ClientRole::Host);
+        hub.publish(1, Some(6), vec![track(MediaType::Audio)], "o".into(), 0);
+        hub.media_done(1, Some(6), Ok(MediaAnswer::Answer("a".into())));
+        drain(&mut hub);
+        hub.set_client_role(1, Some(7), ClientRole::Audience);
+        assert_eq!(error_code(&drain(&mut hub), 1), Some(ErrorCode::InvalidOperation));
     }
 }

@@ -7,6 +7,7 @@ pub mod admission;
 pub mod config;
 pub mod gateway;
 pub mod hub;
+pub mod media;
 pub mod metrics;
 pub mod store;
 
@@ -22,6 +23,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A server that is listening.
 pub struct Running {
     pub local_addr: SocketAddr,
+    /// The media (UDP) address: the ICE candidate clients are given.
+    pub media_addr: SocketAddr,
     /// The apps it admits, sorted by id.
     pub apps: Vec<App>,
     pub shared: Arc<gateway::Shared>,
@@ -76,14 +79,17 @@ pub async fn start(config: Config) -> Result<Running, BoxError> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.http))?;
     let local_addr = listener.local_addr()?;
+    let media_socket = media::bind(config.server.udp).await?;
+    let media_addr = media_socket.local_addr()?;
     let by_id: HashMap<String, App> = apps.iter().map(|a| (a.id.clone(), a.clone())).collect();
-    let (router, shared) = gateway::router(config, by_id, store);
+    let (router, shared) = gateway::router(config, by_id, store, media_socket);
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(gateway::serve(listener, router, async move {
         let _ = shutdown_rx.await;
     }));
     Ok(Running {
         local_addr,
+        media_addr,
         apps,
         shared,
         shutdown: Some(shutdown),

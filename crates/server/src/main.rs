@@ -154,6 +154,7 @@ fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>
             println!("app id: {}", app.id);
         }
         println!("listening: http://{}", running.local_addr);
+        println!("media: udp://{}", running.media_addr);
         println!("demo: http://{}/", running.local_addr);
         tracing::info!(addr = %running.local_addr, "serving");
         tokio::select! {

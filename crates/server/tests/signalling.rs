@@ -60,7 +60,9 @@ async fn two_clients_see_each_other_join_and_quit() {
         b.remote_users(),
         vec![RemoteUser {
             uid: Uid::Number(11),
-            uint_uid: 11
+            uint_uid: 11,
+            has_audio: false,
+            has_video: false
         }]
     );
 
