@@ -52,7 +52,10 @@ impl Server {
             .arg("--config")
             .arg(config.path())
             .args(extra)
-            .env("STOA_LOG", "warn")
+            .env(
+                "STOA_LOG",
+                std::env::var("STOA_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
