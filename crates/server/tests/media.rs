@@ -5,6 +5,8 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -110,7 +112,8 @@ struct Peer {
     addr: SocketAddr,
     timeout: Instant,
     connected: bool,
-    received: Vec<(Mid, Vec<u8>)>,
+    /// Received frames: (RTP time in 48 kHz units, mid, payload).
+    received: Vec<(u64, Mid, Vec<u8>)>,
 }
 
 impl Peer {
@@ -144,7 +147,10 @@ impl Peer {
                     let _ = self.socket.try_send_to(&t.contents, t.destination);
                 }
                 RtcOutput::Event(RtcEvent::Connected) => self.connected = true,
-                RtcOutput::Event(RtcEvent::MediaData(data)) => self.received.push((data.mid, data.data.to_vec())),
+                RtcOutput::Event(RtcEvent::MediaData(data)) => {
+                    self.received
+                        .push((data.time.numer() as u64, data.mid, data.data.to_vec()))
+                }
                 RtcOutput::Event(_) => {}
             }
         }
@@ -174,8 +180,111 @@ impl Peer {
     }
 }
 
-#[tokio::test]
-async fn a_440_hz_sine_crosses_the_sfu_and_decodes_at_440_hz() {
+/// A UDP relay between one peer and the server's media socket that drops a share of the datagrams in each
+/// direction, with a fixed seed so runs are repeatable.
+struct LossyRelay {
+    /// Where the peer sends (it stands in for the server's candidate).
+    addr: SocketAddr,
+    dropped: Arc<AtomicU64>,
+    relayed: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LossyRelay {
+    async fn start(server: SocketAddr, loss: f64) -> LossyRelay {
+        let peer_side = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let server_side = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = peer_side.local_addr().unwrap();
+        let (dropped, relayed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (d, r) = (dropped.clone(), relayed.clone());
+        let task = tokio::spawn(async move {
+            let mut rng = 0x2545_f491_4f6c_dd1du64;
+            let mut lose = move || {
+                // xorshift64*: enough randomness for a repeatable drop pattern.
+                rng ^= rng >> 12;
+                rng ^= rng << 25;
+                rng ^= rng >> 27;
+                ((rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64) < loss
+            };
+            let (mut a, mut b) = (vec![0u8; 2048], vec![0u8; 2048]);
+            let mut peer: Option<SocketAddr> = None;
+            loop {
+                tokio::select! {
+                    Ok((len, from)) = peer_side.recv_from(&mut a) => {
+                        peer = Some(from);
+                        if lose() { d.fetch_add(1, Ordering::Relaxed); continue; }
+                        r.fetch_add(1, Ordering::Relaxed);
+                        let _ = server_side.send_to(&a[..len], server).await;
+                    }
+                    Ok((len, _)) = server_side.recv_from(&mut b) => {
+                        let Some(peer) = peer else { continue };
+                        if lose() { d.fetch_add(1, Ordering::Relaxed); continue; }
+                        r.fetch_add(1, Ordering::Relaxed);
+                        let _ = peer_side.send_to(&b[..len], peer).await;
+                    }
+                }
+            }
+        });
+        LossyRelay {
+            addr,
+            dropped,
+            relayed,
+            task,
+        }
+    }
+
+    /// The share of datagrams it dropped.
+    fn loss(&self) -> f64 {
+        let dropped = self.dropped.load(Ordering::Relaxed) as f64;
+        dropped / (dropped + self.relayed.load(Ordering::Relaxed) as f64).max(1.0)
+    }
+}
+
+impl Drop for LossyRelay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Points the host candidate of an SDP from the server at `relay` instead.
+fn via_relay(sdp: &str, relay: SocketAddr) -> String {
+    sdp.lines()
+        .map(|line| {
+            if !line.starts_with("a=candidate:") {
+                return line.to_string();
+            }
+            let mut fields: Vec<String> = line.split(' ').map(str::to_string).collect();
+            // a=candidate:<foundation> <component> <proto> <priority> <ip> <port> typ host
+            fields[4] = relay.ip().to_string();
+            fields[5] = relay.port().to_string();
+            fields.join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+        + "\r\n"
+}
+
+fn candidate_addr(sdp: &str) -> SocketAddr {
+    let line = sdp
+        .lines()
+        .find(|l| l.starts_with("a=candidate:"))
+        .expect("a host candidate");
+    let fields: Vec<&str> = line.split(' ').collect();
+    format!("{}:{}", fields[4], fields[5]).parse().unwrap()
+}
+
+/// What a subscriber made of 3 s of a 440 Hz sine.
+struct Heard {
+    sent: u64,
+    received: usize,
+    frequency: f32,
+    level: stoa_sdk::media::signal::LevelSteadiness,
+    loss: Option<f64>,
+}
+
+/// Alice publishes 3 s of a 440 Hz sine; Bob subscribes and decodes it. With `loss`, Bob's media goes through a
+/// relay that drops that share of datagrams both ways.
+async fn sine_call(loss: Option<f64>) -> Heard {
     let server = Server::start(&[]);
     let app = server.app_ids[0].clone();
     let mut alice_signal = Signal::join(&server, &app, "tone", 1).await;
@@ -204,9 +313,20 @@ async fn a_440_hz_sine_crosses_the_sfu_and_decodes_at_440_hz() {
         .request(json!({"type": "subscribe", "uid": 1, "media_type": "audio"}))
         .await;
     assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
+    let mut offer_sdp = subscribed["offer"].as_str().unwrap().to_string();
+    let relay = match loss {
+        Some(loss) => Some(LossyRelay::start(candidate_addr(&offer_sdp), loss).await),
+        None => None,
+    };
+    if let Some(relay) = &relay {
+        offer_sdp = via_relay(&offer_sdp, relay.addr);
+    }
     let mut bob = Peer::new().await;
-    let offer = SdpOffer::from_sdp_string(subscribed["offer"].as_str().unwrap()).unwrap();
-    let answer = bob.rtc.sdp_api().accept_offer(offer).unwrap();
+    let answer = bob
+        .rtc
+        .sdp_api()
+        .accept_offer(SdpOffer::from_sdp_string(&offer_sdp).unwrap())
+        .unwrap();
     bob.drain();
     let applied = bob_signal
         .request(json!({"type": "subscriber_answer", "answer": answer.to_sdp_string()}))
@@ -234,13 +354,13 @@ async fn a_440_hz_sine_crosses_the_sfu_and_decodes_at_440_hz() {
         alice.tick();
         bob.tick();
         let now = Instant::now();
-        if alice.connected && now >= next_frame {
+        if alice.connected && bob.connected && now >= next_frame {
             for packet in encoder.push(&sine.next_frame(20)).unwrap() {
                 let time = MediaTime::new(sent * 960, Frequency::FORTY_EIGHT_KHZ);
                 alice
                     .rtc
                     .writer(alice_mid)
-                    .unwrap()
+                    .expect("alice's transport is up")
                     .write(pt, now, time, packet.payload)
                     .unwrap();
                 sent += 1;
@@ -248,10 +368,12 @@ async fn a_440_hz_sine_crosses_the_sfu_and_decodes_at_440_hz() {
             alice.drain();
             next_frame += Duration::from_millis(20);
         }
-        let wake = alice
-            .timeout
-            .min(bob.timeout)
-            .min(if alice.connected { next_frame } else { deadline });
+        let pacing = if alice.connected && bob.connected {
+            next_frame
+        } else {
+            deadline
+        };
+        let wake = alice.timeout.min(bob.timeout).min(pacing);
         tokio::select! {
             Ok((len, source)) = alice.socket.recv_from(&mut buf_a) => alice.receive(source, &buf_a[..len]),
             Ok((len, source)) = bob.socket.recv_from(&mut buf_b) => bob.receive(source, &buf_b[..len]),
@@ -273,19 +395,81 @@ async fn a_440_hz_sine_crosses_the_sfu_and_decodes_at_440_hz() {
     );
     assert_eq!(sent, 150, "3 s of audio was sent");
 
+    // Decode in RTP-timestamp order with Opus concealment for missing frames, as a jitter buffer would.
     let mut decoder = OpusDecoderPipeline::new(1).unwrap();
+    let mut by_time: Vec<(u64, &Vec<u8>)> = bob.received.iter().map(|(t, _, data)| (*t, data)).collect();
+    by_time.sort_by_key(|(t, _)| *t);
+    by_time.dedup_by_key(|(t, _)| *t);
     let mut pcm = Vec::new();
-    for (_, payload) in &bob.received {
+    let mut expected = by_time.first().map(|(t, _)| *t).unwrap_or(0);
+    for (time, payload) in &by_time {
+        while expected < *time {
+            pcm.extend(decoder.decode(None).unwrap().samples);
+            expected += 960;
+        }
         pcm.extend(decoder.decode(Some(payload)).unwrap().samples);
+        expected = time + 960;
     }
-    let received = bob.received.len();
-    eprintln!("sent {sent} Opus frames, received {received}");
-    assert!(received >= 140, "received {received} of {sent} frames");
-    // Skip the encoder's first 100 ms; the rest is the tone.
-    let steady = &pcm[4_800..];
-    let frequency = dominant_frequency(steady, 48_000);
-    let level = level_steadiness(steady, 48_000, 100);
-    eprintln!("dominant {frequency:.2} Hz, level {level:?}");
-    assert!((frequency - 440.0).abs() <= 5.0, "dominant frequency {frequency} Hz");
-    assert!(level.max_deviation_db < 3.0, "level not steady: {level:?}");
+    // Skip the first 100 ms; the rest is the tone.
+    let steady = &pcm[4_800.min(pcm.len())..];
+    Heard {
+        sent,
+        received: by_time.len(),
+        frequency: dominant_frequency(steady, 48_000),
+        level: level_steadiness(steady, 48_000, 100),
+        loss: relay.as_ref().map(LossyRelay::loss),
+    }
+}
+
+#[tokio::test]
+async fn a_440_hz_sine_crosses_the_sfu_and_decodes_at_440_hz() {
+    let heard = sine_call(None).await;
+    eprintln!(
+        "sent {}, received {}, dominant {:.2} Hz, {:?}",
+        heard.sent, heard.received, heard.frequency, heard.level
+    );
+    assert!(
+        heard.received >= 140,
+        "received {} of {} frames",
+        heard.received,
+        heard.sent
+    );
+    assert!(
+        (heard.frequency - 440.0).abs() <= 5.0,
+        "dominant frequency {} Hz",
+        heard.frequency
+    );
+    assert!(
+        heard.level.max_deviation_db < 3.0,
+        "level not steady: {:?}",
+        heard.level
+    );
+}
+
+#[tokio::test]
+async fn audio_keeps_decoding_through_ten_percent_loss() {
+    let heard = sine_call(Some(0.10)).await;
+    let loss = heard.loss.unwrap();
+    eprintln!(
+        "relay dropped {:.1} % of datagrams; sent {}, received {}, dominant {:.2} Hz, {:?}",
+        loss * 100.0,
+        heard.sent,
+        heard.received,
+        heard.frequency,
+        heard.level
+    );
+    assert!((0.05..0.15).contains(&loss), "the relay dropped {:.1} %", loss * 100.0);
+    assert!(
+        heard.received >= 110,
+        "received {} of {} frames",
+        heard.received,
+        heard.sent
+    );
+    assert!(
+        (heard.frequency - 440.0).abs() <= 5.0,
+        "dominant frequency {} Hz",
+        heard.frequency
+    );
+    // Concealment keeps the tone going: no window falls silent.
+    assert!(heard.level.min_max_ratio > 0.1, "audio dropped out: {:?}", heard.level);
 }
