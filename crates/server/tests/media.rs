@@ -148,8 +148,7 @@ impl Peer {
                 }
                 RtcOutput::Event(RtcEvent::Connected) => self.connected = true,
                 RtcOutput::Event(RtcEvent::MediaData(data)) => {
-                    self.received
-                        .push((data.time.numer() as u64, data.mid, data.data.to_vec()))
+                    self.received.push((data.time.numer(), data.mid, data.data.to_vec()))
                 }
                 RtcOutput::Event(_) => {}
             }
