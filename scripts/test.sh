@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Stoa's whole test suite, for a fresh machine of the project's kind: installs what it needs (Debian's Node.js,
-# libopus and pkg-config, the npm packages of the agora-token cross-check, cargo-fuzz), then checks formatting and
-# lints, runs every workspace test and a short fuzz run of each fuzz target. FUZZ_SECONDS sets the fuzz time per target (default 20; 0 skips).
+# Stoa's whole test suite, for a fresh machine of the project's kind: installs what it needs (Debian's libopus and
+# pkg-config, Node.js when missing, the npm packages of the agora-token cross-check, cargo-fuzz), then checks
+# formatting and lints, runs every workspace test and a short fuzz run of each fuzz target. FUZZ_SECONDS sets the
+# fuzz time per target (default 20; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -9,12 +10,15 @@ export CARGO_TERM_COLOR=never
 step() { printf '\n== %s\n' "$*"; }
 
 step "tools"
-# Debian packages: Node.js for the agora-token cross-check; libopus (found through pkg-config) for the SDK's codecs.
-packages=(nodejs npm libopus-dev pkg-config)
+# Debian packages: libopus (found through pkg-config) for the SDK's codecs, and Node.js for the agora-token
+# cross-check unless the machine already has node and npm (possibly from another source than Debian's).
 missing=()
-for package in "${packages[@]}"; do
+for package in libopus-dev pkg-config; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
 done
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    missing+=(nodejs npm)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing ${missing[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
