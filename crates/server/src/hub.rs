@@ -783,10 +783,17 @@ fn publish_refusal(session: &Session, tracks: &[TrackState], now_ms: u64) -> Opt
         ));
     }
     let second_video = count(MediaType::Video) > 0 && session.track(MediaType::Video).is_some();
-    if count(MediaType::Video) > 1 || count(MediaType::Audio) > 1 || second_video {
+    if count(MediaType::Video) > 1 || second_video {
         return Some(RtcError::new(
             ErrorCode::CanNotPublishMultipleVideoTracks,
-            "a client publishes at most one video (and one audio) track",
+            "a client publishes one video track at a time: use another client for more",
+        ));
+    }
+    let second_audio = count(MediaType::Audio) > 0 && session.track(MediaType::Audio).is_some();
+    if count(MediaType::Audio) > 1 || second_audio {
+        return Some(RtcError::new(
+            ErrorCode::InvalidOperation,
+            "a client publishes one audio track at a time: mix the audio into it",
         ));
     }
     if let Some(track) = tracks.iter().find(|t| !t.enabled) {
@@ -1310,6 +1317,9 @@ mod tests {
             error_code(&drain(&mut hub), 2),
             Some(ErrorCode::CanNotPublishMultipleVideoTracks)
         );
+        // A second audio track: mixing is the client's job.
+        hub.publish(1, Some(10), vec![track(MediaType::Audio)], "o".into(), 0);
+        assert_eq!(error_code(&drain(&mut hub), 1), Some(ErrorCode::InvalidOperation));
         hub.publish(
             2,
             Some(11),

@@ -33,6 +33,10 @@ fn kind(media_type: MediaType) -> MediaKind {
 
 /// The catalog code for a router refusal.
 fn rtc_error(error: SfuError) -> RtcError {
+    // The SDP parser's messages carry internal details (even addresses); say only what was wrong.
+    if let SfuError::InvalidSdp(_) = error {
+        return RtcError::new(ErrorCode::InvalidParams, "invalid SDP: it could not be parsed");
+    }
     let code = match &error {
         SfuError::InvalidSdp(_) | SfuError::SdpTooLarge { .. } | SfuError::SdpRejected(_) => ErrorCode::InvalidParams,
         SfuError::TooManyTracks(_) => ErrorCode::CanNotPublishMultipleVideoTracks,
@@ -161,16 +165,28 @@ impl Worker {
             ));
         };
         let subscriber = self.participant(subscriber, now)?;
+        let kind = kind(media_type);
+        // Subscribing again (Agora apps subscribe on every user-published, also after an unmute) is a success
+        // with nothing to negotiate.
+        if self.router.subscription_mid(subscriber, publisher, kind).is_some() {
+            return Ok(MediaAnswer::Applied);
+        }
         self.router
-            .subscribe(subscriber, publisher, kind(media_type), now)
+            .subscribe(subscriber, publisher, kind, now)
             .map_err(rtc_error)?;
-        match self
-            .router
-            .create_subscriber_offer(subscriber, now)
-            .map_err(rtc_error)?
-        {
-            Some(offer) => Ok(MediaAnswer::Offer(offer)),
-            None => Err(RtcError::new(ErrorCode::InvalidOperation, "already subscribed")),
+        match self.router.create_subscriber_offer(subscriber, now) {
+            Ok(Some(offer)) => Ok(MediaAnswer::Offer(offer)),
+            outcome => {
+                // No offer can be made now (another one waits for its answer): undo, so nothing half-done stays.
+                let _ = self.router.unsubscribe(subscriber, publisher, kind, now);
+                Err(match outcome {
+                    Err(e) => rtc_error(e),
+                    _ => RtcError::new(
+                        ErrorCode::InvalidOperation,
+                        "another subscription is being negotiated: answer its offer first, then subscribe again",
+                    ),
+                })
+            }
         }
     }
 

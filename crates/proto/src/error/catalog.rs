@@ -452,8 +452,8 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "轨道被禁用，通常因为轨道设置了 Track.setEnabled(false)。",
         advice_en: "Call Track.setEnabled(true) on the track before the operation.",
         advice_zh: "对该轨道调用 Track.setEnabled(true) 后再进行操作。",
-        arises: "SDKs, when a track that setEnabled(false) has disabled is published.",
-        raised: SFU,
+        arises: "Server (and SDKs first), when publish carries a track that setEnabled(false) has disabled.",
+        raised: Raised::Now,
         in_seed: true,
     },
     CodeInfo {
@@ -766,8 +766,8 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "一个 Client 发布多个视频轨道。",
         advice_en: "A client can publish only one video track at a time; create more clients to publish more video tracks.",
         advice_zh: "一个 Client 同一时间只能发布一个视频轨道，如果想发布多个视频轨道请创建多个 Client。",
-        arises: "SDKs, when publish gets a second video track while this client already publishes one.",
-        raised: SFU,
+        arises: "Server (and SDKs first), when publish carries a second video track while this client already publishes one, or two at once.",
+        raised: Raised::Now,
         in_seed: true,
     },
     CodeInfo {
@@ -788,8 +788,8 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "非法的远端用户，可能是远端用户不在频道内或还未发布任何媒体轨道。",
         advice_en: "Subscribe after receiving the user-published event.",
         advice_zh: "收到 user-published 事件后再进行订阅操作。",
-        arises: "Server and SDKs, when subscribe names a uid that is not in the channel or has published nothing.",
-        raised: SFU,
+        arises: "Server and SDKs, when subscribe names a uid that is not in the channel (or an audience member, or oneself).",
+        raised: Raised::Now,
         in_seed: true,
     },
     CodeInfo {
@@ -799,8 +799,8 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "远端用户已发布了音频或视频轨道，但不是与你的订阅操作所指定的类型不符。",
         advice_en: "Make sure the media type passed to subscribe matches the one given by user-published, or check AgoraRTCRemoteUser.hasVideo and AgoraRTCRemoteUser.hasAudio before subscribing.",
         advice_zh: "请确保订阅操作传入的轨道类型需要与 user-published 事件给出的类型一致，或者在订阅前通过 AgoraRTCRemoteUser.hasVideo 和 AgoraRTCRemoteUser.hasAudio 确认远端用户是否发布了该类型的轨道。",
-        arises: "Server and SDKs, when subscribe asks for a media type the remote user has not published.",
-        raised: SFU,
+        arises: "Server and SDKs, when subscribe asks for a media type the remote user has not published, or has muted or disabled.",
+        raised: Raised::Now,
         in_seed: true,
     },
     CodeInfo {
@@ -1400,7 +1400,11 @@ mod tests {
     ];
 
     /// What the foundation milestone (discovery, signalling, tokens, join/leave, roles) raises.
-    const NOW: [ErrorCode; 15] = [
+    const NOW: [ErrorCode; 19] = [
+        ErrorCode::TrackIsDisabled,
+        ErrorCode::CanNotPublishMultipleVideoTracks,
+        ErrorCode::InvalidRemoteUser,
+        ErrorCode::RemoteUserIsNotPublished,
         ErrorCode::InvalidParams,
         ErrorCode::InvalidOperation,
         ErrorCode::UidConflict,
