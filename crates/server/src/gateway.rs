@@ -94,7 +94,6 @@ pub fn router(
     let (hub_tx, hub_rx) = mpsc::channel(4096);
     let (media_tx, media_rx) = mpsc::unbounded_channel();
     let (done_tx, done_rx) = mpsc::unbounded_channel();
-    tokio::spawn(crate::media::run(media_socket, media_rx, done_tx));
     let shared = Arc::new(Shared {
         config,
         apps,
@@ -103,6 +102,7 @@ pub fn router(
         hub: hub_tx,
         next_conn: AtomicU64::new(1),
     });
+    tokio::spawn(crate::media::run(media_socket, media_rx, done_tx, shared.clone()));
     tokio::spawn(run_hub(shared.clone(), hub_rx, media_tx, done_rx));
     let router = Router::new()
         .route("/", get(index))

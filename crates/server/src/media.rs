@@ -190,6 +190,16 @@ impl Worker {
         }
     }
 
+    /// The router's state as metrics; called after operations and timeouts, not per packet.
+    fn publish_gauges(&self, metrics: &crate::metrics::Metrics) {
+        metrics.media_participants.set(self.router.participant_count() as i64);
+        metrics.media_tracks.set(self.router.track_count() as i64);
+        metrics.media_subscriptions.set(self.router.subscription_count() as i64);
+        metrics
+            .media_packets_forwarded
+            .set(self.router.stats().rtp_forwarded as i64);
+    }
+
     /// Sends what the router produced and returns when it wants its next timeout.
     async fn flush(&mut self) -> Option<Instant> {
         let mut timeout = None;
@@ -211,7 +221,12 @@ impl Worker {
 }
 
 /// Runs the worker until `ops` closes.
-pub async fn run(socket: UdpSocket, mut ops: mpsc::UnboundedReceiver<MediaOp>, done: mpsc::UnboundedSender<MediaDone>) {
+pub async fn run(
+    socket: UdpSocket,
+    mut ops: mpsc::UnboundedReceiver<MediaOp>,
+    done: mpsc::UnboundedSender<MediaDone>,
+    shared: std::sync::Arc<crate::gateway::Shared>,
+) {
     let local = match socket.local_addr() {
         Ok(local) => local,
         Err(e) => return tracing::error!("media socket has no address: {e}"),
@@ -239,10 +254,16 @@ pub async fn run(socket: UdpSocket, mut ops: mpsc::UnboundedReceiver<MediaOp>, d
                 Err(e) => tracing::debug!("media receive failed: {e}"),
             },
             op = ops.recv() => match op {
-                Some(op) => worker.apply(op, Instant::now()),
+                Some(op) => {
+                    worker.apply(op, Instant::now());
+                    worker.publish_gauges(&shared.metrics);
+                }
                 None => return,
             },
-            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => worker.router.handle_timeout(Instant::now()),
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
+                worker.router.handle_timeout(Instant::now());
+                worker.publish_gauges(&shared.metrics);
+            }
         }
     }
 }

@@ -25,6 +25,12 @@ pub struct Metrics {
     pub errors: Family<CodeLabel, Counter>,
     pub sessions_ended: Family<ReasonLabel, Counter>,
     pub refused_frames: Family<ReasonLabel, Counter>,
+    /// The media worker's state: participants with a transport, published tracks, subscriptions.
+    pub media_participants: Gauge,
+    pub media_tracks: Gauge,
+    pub media_subscriptions: Gauge,
+    /// RTP packets written to subscribers.
+    pub media_packets_forwarded: Gauge,
 }
 
 impl Default for Metrics {
@@ -37,6 +43,10 @@ impl Default for Metrics {
         let errors = Family::<CodeLabel, Counter>::default();
         let sessions_ended = Family::<ReasonLabel, Counter>::default();
         let refused_frames = Family::<ReasonLabel, Counter>::default();
+        let media_participants = Gauge::default();
+        let media_tracks = Gauge::default();
+        let media_subscriptions = Gauge::default();
+        let media_packets_forwarded = Gauge::default();
         registry.register("joins", "Successful channel joins", joins.clone());
         registry.register(
             "active_channels",
@@ -56,6 +66,22 @@ impl Default for Metrics {
             "Client frames refused, by reason",
             refused_frames.clone(),
         );
+        registry.register(
+            "media_participants",
+            "Participants with a media transport",
+            media_participants.clone(),
+        );
+        registry.register("media_tracks", "Published tracks in the SFU", media_tracks.clone());
+        registry.register(
+            "media_subscriptions",
+            "Subscriptions in the SFU",
+            media_subscriptions.clone(),
+        );
+        registry.register(
+            "media_packets_forwarded",
+            "RTP packets written to subscribers since start",
+            media_packets_forwarded.clone(),
+        );
         Metrics {
             registry,
             joins,
@@ -65,6 +91,10 @@ impl Default for Metrics {
             errors,
             sessions_ended,
             refused_frames,
+            media_participants,
+            media_tracks,
+            media_subscriptions,
+            media_packets_forwarded,
         }
     }
 }

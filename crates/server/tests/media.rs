@@ -472,3 +472,80 @@ async fn audio_keeps_decoding_through_ten_percent_loss() {
     // Concealment keeps the tone going: no window falls silent.
     assert!(heard.level.min_max_ratio > 0.1, "audio dropped out: {:?}", heard.level);
 }
+
+/// Reads one gauge from `/metrics`.
+async fn gauge(server: &Server, name: &str) -> i64 {
+    let text = reqwest::get(format!("{}/metrics", server.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+#[tokio::test]
+async fn fifty_publish_subscribe_leave_cycles_release_the_media_state() {
+    let server = Server::start(&[]);
+    let app = server.app_ids[0].clone();
+    for cycle in 0..50 {
+        let mut alice = Signal::join(&server, &app, "cycles", 1).await;
+        let mut bob = Signal::join(&server, &app, "cycles", 2).await;
+        let mut peer = Peer::new().await;
+        let mut api = peer.rtc.sdp_api();
+        api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let (offer, _pending) = api.apply().unwrap();
+        let publish = json!({"type": "publish", "tracks": [{"media_type": "audio"}], "offer": offer.to_sdp_string()});
+        assert_eq!(alice.request(publish).await["type"], "published");
+        bob.wait_push(|f| f["type"] == "user_published").await;
+        let subscribed = bob
+            .request(json!({"type": "subscribe", "uid": 1, "media_type": "audio"}))
+            .await;
+        assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
+        if cycle == 0 {
+            assert_eq!(gauge(&server, "stoa_media_tracks").await, 1);
+            assert_eq!(gauge(&server, "stoa_media_subscriptions").await, 1);
+        }
+        // End in turn by leave, by unpublish then leave, and by unsubscribe then leave.
+        match cycle % 3 {
+            0 => {}
+            1 => assert_eq!(
+                alice
+                    .request(json!({"type": "unpublish", "media_types": ["audio"]}))
+                    .await["type"],
+                "ok"
+            ),
+            _ => {
+                let unsubscribe = json!({"type": "unsubscribe", "uid": 1, "media_type": "audio"});
+                assert_eq!(bob.request(unsubscribe).await["type"], "ok");
+            }
+        }
+        assert_eq!(alice.request(json!({"type": "leave"})).await["type"], "ok");
+        assert_eq!(bob.request(json!({"type": "leave"})).await["type"], "ok");
+    }
+    // The last sessions: one leaves, one just vanishes and times out (1.5 s).
+    let mut gone = Signal::join(&server, &app, "cycles", 3).await;
+    let mut peer = Peer::new().await;
+    let mut api = peer.rtc.sdp_api();
+    api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, _pending) = api.apply().unwrap();
+    let publish = json!({"type": "publish", "tracks": [{"media_type": "audio"}], "offer": offer.to_sdp_string()});
+    assert_eq!(gone.request(publish).await["type"], "published");
+    drop(gone);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let state = (
+            gauge(&server, "stoa_media_participants").await,
+            gauge(&server, "stoa_media_tracks").await,
+            gauge(&server, "stoa_media_subscriptions").await,
+            gauge(&server, "stoa_active_users").await,
+        );
+        if state == (0, 0, 0, 0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "media state left behind: {state:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
