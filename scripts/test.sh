@@ -10,10 +10,11 @@ export CARGO_TERM_COLOR=never
 step() { printf '\n== %s\n' "$*"; }
 
 step "tools"
-# Debian packages: libopus (found through pkg-config) for the SDK's codecs, and Node.js for the agora-token
-# cross-check unless the machine already has node and npm (possibly from another source than Debian's).
+# Debian packages: libopus and libvpx (found through pkg-config) and nasm (OpenH264's assembly) for the SDK's
+# codecs, and Node.js for the agora-token cross-check unless the machine already has node and npm (possibly from
+# another source than Debian's). The server itself needs none of them: only the SDK links the codecs.
 missing=()
-for package in libopus-dev pkg-config; do
+for package in libopus-dev libvpx-dev nasm pkg-config; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
 done
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
