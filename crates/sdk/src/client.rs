@@ -1,14 +1,18 @@
-//! The client: `join`, `leave`, roles and tokens over the signalling protocol, with reconnection. One task (the
-//! driver) owns the WebSocket; the [`Client`] handle talks to it through a channel and reads the shared state.
+//! The client: `join`, `leave`, roles and tokens over the signalling protocol, with reconnection, and publishing
+//! and subscribing through the media engine ([`crate::engine`]). One task (the driver) owns the WebSocket; the
+//! [`Client`] handle talks to it through a channel and reads the shared state. Media negotiations (publish,
+//! unpublish, subscribe, unsubscribe) run one at a time, each in a task of its own so that dropping the caller's
+//! future never leaves the client and the server disagreeing.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use stoa_proto::signal::{
-    ClientFrame, ClientRole, DisconnectReason, GatewayRequest, GatewayResponse, JoinRequest, Joined, Mode, Request,
-    ServerFrame,
+    ClientFrame, ClientRole, DisconnectReason, GatewayRequest, GatewayResponse, JoinRequest, Joined, MediaType, Mode,
+    Request, ServerFrame, TrackState,
 };
 use stoa_proto::{ErrorCode, RtcError, validate};
 use tokio::net::TcpStream;
@@ -17,6 +21,10 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::engine::{
+    Engine, EngineSender, LocalAudioTrack, LocalTrack, NewTrack, Publication, RemoteAudioTrack, RemoteShared,
+    RemoteTrack,
+};
 use crate::state::{ClientState, ConnectionState, Event, RemoteUser, Uid};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -110,7 +118,105 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 enum Command {
     Leave(oneshot::Sender<()>),
-    Request(Request, oneshot::Sender<Result<(), RtcError>>),
+    Request(Request, oneshot::Sender<Result<Reply, RtcError>>),
+}
+
+/// A successful answer to a request.
+#[derive(Debug)]
+enum Reply {
+    Ok,
+    /// `published`: the SDP answer for the publisher transport.
+    Published(String),
+    /// `subscribed`: the SDP offer of the subscriber transport.
+    Subscribed(String),
+}
+
+/// A subscription: the remote track and its m-line on the subscriber transport.
+struct Subscription {
+    uid: u32,
+    media_type: MediaType,
+    mid: str0m::media::Mid,
+    track: RemoteTrack,
+}
+
+/// The media side of a joined client.
+#[derive(Default)]
+struct MediaState {
+    engine: Option<Engine>,
+    published: Vec<LocalTrack>,
+    subscriptions: Vec<Subscription>,
+}
+
+impl MediaState {
+    /// Releases everything: tracks are no longer published, subscriptions end, the engine stops.
+    fn reset(&mut self) {
+        for track in self.published.drain(..) {
+            track.detach();
+        }
+        for subscription in self.subscriptions.drain(..) {
+            subscription.track.end();
+        }
+        self.engine = None;
+    }
+
+    /// Brings the subscriptions in line with `users` after a rejoin: those of users who left are dropped, those of
+    /// tracks no longer available end (dormant, as after `user_unpublished`).
+    fn sync_with(&mut self, users: &[RemoteUser]) {
+        let sender = self.engine_sender();
+        self.subscriptions
+            .retain(|s| match users.iter().find(|u| u.uint_uid == s.uid) {
+                None => {
+                    s.track.end();
+                    if let Some(sender) = &sender {
+                        sender.forget(s.mid);
+                    }
+                    false
+                }
+                Some(user) => {
+                    if !user.has(s.media_type) {
+                        s.track.end();
+                    }
+                    true
+                }
+            });
+    }
+
+    fn engine_sender(&self) -> Option<EngineSender> {
+        self.engine.as_ref().map(Engine::sender)
+    }
+
+    /// Ends the remote tracks a push makes void.
+    ///
+    /// - `user_unpublished` (unpublished, muted or disabled): the track ends, as the Web SDK's `audioTrack` goes
+    ///   away, but the subscription stays **dormant**: the server keeps subscriptions to muted and disabled tracks
+    ///   and answers a later `subscribe` with `ok`, and then a new track is bound to the same m-line. (After a
+    ///   real unpublish the server has dropped it, and the next `subscribe` brings a new m-line instead.)
+    /// - `user_left`: the server dropped the user's subscriptions; so does the client.
+    fn on_push(&mut self, frame: &ServerFrame) {
+        match frame {
+            ServerFrame::UserUnpublished { uid, media_type } => {
+                for s in &self.subscriptions {
+                    if s.uid == *uid && s.media_type == *media_type {
+                        s.track.end();
+                    }
+                }
+            }
+            ServerFrame::UserLeft { uid, .. } => {
+                let sender = self.engine_sender();
+                self.subscriptions.retain(|s| {
+                    if s.uid != *uid {
+                        return true;
+                    }
+                    s.track.end();
+                    if let Some(sender) = &sender {
+                        sender.forget(s.mid);
+                    }
+                    false
+                });
+            }
+            _ => {}
+        }
+    }
 }
 
 struct Inner {
@@ -120,24 +226,33 @@ struct Inner {
     channel: Option<String>,
     driver: Option<mpsc::Sender<Command>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    media: MediaState,
 }
 
 impl Inner {
-    /// DISCONNECTED with `reason`, forgetting the session.
+    /// DISCONNECTED with `reason`, forgetting the session and its media.
     fn disconnected(&mut self, reason: Option<DisconnectReason>) {
         self.machine.set_connection(ConnectionState::Disconnected, reason);
         self.driver = None;
         self.uid = None;
         self.channel = None;
+        self.media.reset();
     }
 }
 
+/// Distinguishes clients, so a track knows which one it is published on.
+static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
+
 struct Shared {
+    id: u64,
     server: String,
     config: ClientConfig,
     http: reqwest::Client,
     inner: Mutex<Inner>,
     events: broadcast::Sender<Event>,
+    /// Held through each media negotiation, so they run one at a time (the server's subscriber transport has one
+    /// offer outstanding at most).
+    negotiation: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
@@ -155,6 +270,476 @@ impl Shared {
     fn set_connection(&self, state: ConnectionState, reason: Option<DisconnectReason>) {
         self.with(|inner| inner.machine.set_connection(state, reason));
     }
+}
+
+/// Sends `request` on the signalling link and waits for its answer.
+async fn request(shared: &Shared, request: Request) -> Result<Reply, RtcError> {
+    let (state, driver) = shared.with(|inner| (inner.machine.connection(), inner.driver.clone()));
+    match state {
+        ConnectionState::Connected => {}
+        ConnectionState::Reconnecting => {
+            return Err(RtcError::new(
+                ErrorCode::WsDisconnect,
+                "the signalling link is down (reconnecting)",
+            ));
+        }
+        _ => {
+            return Err(RtcError::new(
+                ErrorCode::InvalidOperation,
+                format!("not joined (state {})", state.as_str()),
+            ));
+        }
+    }
+    let driver = driver.ok_or_else(|| RtcError::new(ErrorCode::InvalidOperation, "not joined"))?;
+    let (tx, rx) = oneshot::channel();
+    driver
+        .send(Command::Request(request, tx))
+        .await
+        .map_err(|_| RtcError::new(ErrorCode::WsDisconnect, "the signalling link is closed"))?;
+    rx.await.unwrap_or_else(|_| {
+        Err(RtcError::new(
+            ErrorCode::WsAbort,
+            "the signalling link closed during the request",
+        ))
+    })
+}
+
+/// What a published track keeps of its client: announcing mute and enable changes, and unpublishing on close.
+#[derive(Clone)]
+pub(crate) struct ClientLink {
+    shared: Weak<Shared>,
+    client_id: u64,
+}
+
+impl ClientLink {
+    pub(crate) fn client_id(&self) -> u64 {
+        self.client_id
+    }
+
+    /// `set_track_state` on the signalling link (nothing when the client is gone).
+    pub(crate) async fn set_track_state(&self, state: TrackState) -> Result<(), RtcError> {
+        let Some(shared) = self.shared.upgrade() else {
+            return Ok(());
+        };
+        request(&shared, Request::SetTrackState(state)).await.map(|_| ())
+    }
+
+    /// Unpublishes `track` in a task of its own (for `close()`, which cannot wait).
+    pub(crate) fn unpublish_in_background(&self, track: LocalTrack) {
+        let (Some(shared), Ok(runtime)) = (self.shared.upgrade(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        runtime.spawn(async move {
+            if let Err(e) = unpublish_tracks(shared, Some(vec![track])).await {
+                tracing::debug!("unpublish after close: {e}");
+            }
+        });
+    }
+}
+
+/// Runs a media negotiation in a task of its own: dropping the caller's future lets it finish, so the client's and
+/// the server's views stay the same.
+async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, RtcError>> + Send + 'static,
+) -> Result<T, RtcError> {
+    tokio::spawn(work).await.unwrap_or_else(|e| {
+        Err(RtcError::new(
+            ErrorCode::UnexpectedError,
+            format!("media task failed: {e}"),
+        ))
+    })
+}
+
+fn not_joined_for_publish() -> RtcError {
+    RtcError::new(ErrorCode::InvalidOperation, "Can't publish stream, haven't joined yet!")
+}
+
+/// The engine of the joined client, started on first use.
+async fn ensure_engine(shared: &Shared) -> Result<EngineSender, RtcError> {
+    if let Some(sender) = shared.with(|inner| inner.media.engine_sender()) {
+        return Ok(sender);
+    }
+    let engine = Engine::start(&shared.server).await?;
+    shared.with(|inner| {
+        if inner.machine.connection() == ConnectionState::Disconnected {
+            return Err(RtcError::new(ErrorCode::OperationAborted, "the client left"));
+        }
+        Ok(inner.media.engine.get_or_insert(engine).sender())
+    })
+}
+
+async fn publish_tracks(shared: Arc<Shared>, tracks: Vec<LocalTrack>) -> Result<(), RtcError> {
+    if tracks.is_empty() {
+        return Err(RtcError::new(ErrorCode::InvalidParams, "param list is empty"));
+    }
+    let check_joined = || {
+        shared.with(|inner| match inner.machine.connection() {
+            ConnectionState::Connected | ConnectionState::Reconnecting => {
+                if inner.role == ClientRole::Audience {
+                    Err(RtcError::new(
+                        ErrorCode::InvalidOperation,
+                        "audience can not publish stream",
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Err(not_joined_for_publish()),
+        })
+    };
+    check_joined()?;
+    for track in &tracks {
+        if track.is_closed() {
+            return Err(RtcError::new(
+                ErrorCode::InvalidLocalTrack,
+                format!("the track {} is closed", track.track_id()),
+            ));
+        }
+        if !track.enabled() {
+            return Err(RtcError::new(
+                ErrorCode::TrackIsDisabled,
+                format!("can not publish a disabled track: {}", track.track_id()),
+            ));
+        }
+        if track.published_on().is_some_and(|client| client != shared.id) {
+            return Err(RtcError::new(
+                ErrorCode::InvalidLocalTrack,
+                format!("the track {} is published by another client", track.track_id()),
+            ));
+        }
+    }
+    let _turn = shared.negotiation.lock().await;
+    check_joined()?;
+    // Tracks not yet published here, each once.
+    let (fresh, uid) = shared.with(|inner| {
+        let mut fresh: Vec<LocalTrack> = Vec::new();
+        for track in &tracks {
+            let known = inner.media.published.iter().chain(&fresh).any(|t| t.same_track(track));
+            if !known {
+                fresh.push(track.clone());
+            }
+        }
+        let audio = inner
+            .media
+            .published
+            .iter()
+            .chain(&fresh)
+            .filter(|t| t.media_type() == MediaType::Audio)
+            .count();
+        if audio > 1 {
+            return Err(RtcError::new(
+                ErrorCode::InvalidOperation,
+                "a client publishes one audio track at a time: mix the audio into it",
+            ));
+        }
+        let uid = match &inner.uid {
+            Some(Uid::Number(n)) => n.to_string(),
+            Some(Uid::Account(a)) => a.clone(),
+            None => String::new(),
+        };
+        Ok((fresh, uid))
+    })?;
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let engine = ensure_engine(&shared).await?;
+    let new_tracks = fresh
+        .iter()
+        .map(|track| NewTrack {
+            kind: match track.media_type() {
+                MediaType::Audio => str0m::media::MediaKind::Audio,
+                MediaType::Video => str0m::media::MediaKind::Video,
+            },
+            stream_id: format!("stoa-{uid}"),
+            track_id: track.track_id().to_string(),
+            send: track.send_shared(),
+        })
+        .collect();
+    let (offer, mids) = engine.publish_offer(new_tracks).await?;
+    let states: Vec<TrackState> = fresh.iter().map(LocalTrack::state).collect();
+    let answer = match request(
+        &shared,
+        Request::Publish {
+            tracks: states.clone(),
+            offer,
+        },
+    )
+    .await
+    {
+        Ok(Reply::Published(answer)) => answer,
+        Ok(other) => {
+            engine.publish_cancel();
+            return Err(RtcError::new(
+                ErrorCode::UnexpectedResponse,
+                format!("unexpected answer to publish: {other:?}"),
+            ));
+        }
+        Err(error) => {
+            engine.publish_cancel();
+            return Err(error);
+        }
+    };
+    if let Err(error) = engine.publish_answer(answer).await {
+        // The server publishes what this client cannot send: take it back.
+        let media_types = states.iter().map(|s| s.media_type).collect();
+        let _ = request(&shared, Request::Unpublish { media_types }).await;
+        return Err(error);
+    }
+    let link = ClientLink {
+        shared: Arc::downgrade(&shared),
+        client_id: shared.id,
+    };
+    let attached = shared.with(|inner| {
+        // A leave during the exchange released the engine: nothing to attach to.
+        if inner.machine.connection() == ConnectionState::Disconnected || inner.media.engine.is_none() {
+            return false;
+        }
+        for (track, mid) in fresh.iter().zip(mids) {
+            track.attach(Publication {
+                link: link.clone(),
+                mid,
+                engine: engine.clone(),
+            });
+            inner.media.published.push(track.clone());
+        }
+        true
+    });
+    if !attached {
+        return Err(RtcError::new(
+            ErrorCode::OperationAborted,
+            "the client left during publish",
+        ));
+    }
+    for (track, sent) in fresh.iter().zip(&states) {
+        // Changes made while the publish was under way were not announced.
+        if track.is_closed() {
+            unpublish_locked(&shared, Some(vec![track.clone()])).await?;
+        } else if track.state() != *sent {
+            request(&shared, Request::SetTrackState(track.state())).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Unpublishes `tracks` (all when `None`).
+async fn unpublish_tracks(shared: Arc<Shared>, tracks: Option<Vec<LocalTrack>>) -> Result<(), RtcError> {
+    let _turn = shared.negotiation.lock().await;
+    unpublish_locked(&shared, tracks).await
+}
+
+async fn unpublish_locked(shared: &Shared, tracks: Option<Vec<LocalTrack>>) -> Result<(), RtcError> {
+    let (gone, engine, connected) = shared.with(|inner| {
+        let mut gone = Vec::new();
+        inner.media.published.retain(|t| {
+            let hit = tracks.as_ref().is_none_or(|list| list.iter().any(|x| x.same_track(t)));
+            if hit {
+                gone.push(t.clone());
+            }
+            !hit
+        });
+        let connected = inner.machine.connection() == ConnectionState::Connected;
+        (gone, inner.media.engine_sender(), connected)
+    });
+    if gone.is_empty() {
+        return Ok(());
+    }
+    for track in &gone {
+        if let (Some(mid), Some(engine)) = (track.detach(), &engine) {
+            engine.unpublish(mid);
+        }
+    }
+    if !connected {
+        return Ok(());
+    }
+    let media_types = gone.iter().map(LocalTrack::media_type).collect();
+    request(shared, Request::Unpublish { media_types }).await.map(|_| ())
+}
+
+/// The remote user `uid` refers to, if present.
+fn find_user(shared: &Shared, uid: &Uid) -> Option<RemoteUser> {
+    shared.with(|inner| {
+        inner.machine.remote_users().into_iter().find(|user| match uid {
+            Uid::Number(n) => user.uint_uid == *n || user.uid == *uid,
+            Uid::Account(_) => user.uid == *uid,
+        })
+    })
+}
+
+async fn subscribe_track(shared: Arc<Shared>, uid: Uid, media_type: MediaType) -> Result<RemoteTrack, RtcError> {
+    let joined = || {
+        let state = shared.with(|inner| inner.machine.connection());
+        match state {
+            ConnectionState::Connected | ConnectionState::Reconnecting => Ok(()),
+            _ => Err(RtcError::new(
+                ErrorCode::InvalidOperation,
+                "Can't subscribe stream, not joined",
+            )),
+        }
+    };
+    let published_user = || {
+        let user = find_user(&shared, &uid)
+            .ok_or_else(|| RtcError::new(ErrorCode::InvalidRemoteUser, "user is not in the channel"))?;
+        if !user.has(media_type) {
+            return Err(RtcError::new(
+                ErrorCode::RemoteUserIsNotPublished,
+                format!("user is not published: no {} track", media_type.as_str()),
+            ));
+        }
+        Ok(user)
+    };
+    joined()?;
+    published_user()?;
+    if media_type == MediaType::Video {
+        return Err(RtcError::new(
+            ErrorCode::NotSupported,
+            "subscribing to video is not supported by the Rust SDK yet",
+        ));
+    }
+    let _turn = shared.negotiation.lock().await;
+    joined()?;
+    let user = published_user()?;
+    let key = (user.uint_uid, media_type);
+    let (live, dormant) = shared.with(|inner| {
+        let found = inner.media.subscriptions.iter().find(|s| (s.uid, s.media_type) == key);
+        let live = found.filter(|s| !s.track.is_ended()).map(|s| s.track.clone());
+        (live, found.map(|s| s.mid))
+    });
+    if let Some(track) = live {
+        return Ok(track);
+    }
+    let engine = ensure_engine(&shared).await?;
+    let subscribe = || Request::Subscribe {
+        uid: user.uint_uid,
+        media_type,
+    };
+    let remote = RemoteShared::new(user.uid.clone(), user.uint_uid, media_type);
+    let track = RemoteTrack::Audio(RemoteAudioTrack { shared: remote.clone() });
+    let mid = match request(&shared, subscribe()).await? {
+        // The server kept the subscription (the track was muted or disabled): same m-line, new track.
+        Reply::Ok if dormant.is_some() => {
+            let mid = dormant.expect("checked");
+            engine.rebind(mid, remote);
+            mid
+        }
+        Reply::Ok => {
+            // The server has a subscription this client does not know: end it there and subscribe afresh.
+            let unsubscribe = Request::Unsubscribe {
+                uid: user.uint_uid,
+                media_type,
+            };
+            request(&shared, unsubscribe).await?;
+            match request(&shared, subscribe()).await? {
+                Reply::Subscribed(offer) => answer_offer(&shared, &engine, offer, remote, key).await?,
+                other => return Err(unexpected_reply("subscribe", &other)),
+            }
+        }
+        Reply::Subscribed(offer) => {
+            if let Some(old) = dormant {
+                engine.forget(old);
+            }
+            answer_offer(&shared, &engine, offer, remote, key).await?
+        }
+        other => return Err(unexpected_reply("subscribe", &other)),
+    };
+    let still = shared.with(|inner| {
+        if inner.machine.connection() == ConnectionState::Disconnected || inner.media.engine.is_none() {
+            return None;
+        }
+        inner.media.subscriptions.retain(|s| (s.uid, s.media_type) != key);
+        inner.media.subscriptions.push(Subscription {
+            uid: user.uint_uid,
+            media_type,
+            mid,
+            track: track.clone(),
+        });
+        Some(find_user_in(inner, user.uint_uid).is_some_and(|u| u.has(media_type)))
+    });
+    let Some(still) = still else {
+        track.end();
+        return Err(RtcError::new(
+            ErrorCode::OperationAborted,
+            "the client left during subscribe",
+        ));
+    };
+    if !still {
+        // Unpublished while subscribing: its push found no live track to end.
+        track.end();
+        return Err(RtcError::new(
+            ErrorCode::RemoteUserIsNotPublished,
+            "user is not published: the track was unpublished during subscribe",
+        ));
+    }
+    Ok(track)
+}
+
+fn unexpected_reply(what: &str, reply: &Reply) -> RtcError {
+    RtcError::new(
+        ErrorCode::UnexpectedResponse,
+        format!("unexpected answer to {what}: {reply:?}"),
+    )
+}
+
+/// Answers a subscriber offer that adds the subscription `key` for `remote`; returns its m-line. On failure the
+/// server's subscription is dropped again.
+async fn answer_offer(
+    shared: &Shared,
+    engine: &EngineSender,
+    offer: String,
+    remote: Arc<RemoteShared>,
+    key: (u32, MediaType),
+) -> Result<str0m::media::Mid, RtcError> {
+    let unsubscribe = Request::Unsubscribe {
+        uid: key.0,
+        media_type: key.1,
+    };
+    let (answer, mid) = match engine.subscribe_offer(offer, remote).await {
+        Ok(done) => done,
+        Err(error) => {
+            let _ = request(shared, unsubscribe).await;
+            return Err(error);
+        }
+    };
+    if let Err(error) = request(shared, Request::SubscriberAnswer { answer }).await {
+        engine.forget(mid);
+        let _ = request(shared, unsubscribe).await;
+        return Err(error);
+    }
+    Ok(mid)
+}
+
+fn find_user_in(inner: &Inner, uid: u32) -> Option<RemoteUser> {
+    inner.machine.remote_users().into_iter().find(|u| u.uint_uid == uid)
+}
+
+async fn unsubscribe_tracks(shared: Arc<Shared>, uid: Uid, media_type: Option<MediaType>) -> Result<(), RtcError> {
+    let _turn = shared.negotiation.lock().await;
+    let (ended, connected) = shared.with(|inner| {
+        let sender = inner.media.engine_sender();
+        let mut ended = Vec::new();
+        inner.media.subscriptions.retain(|s| {
+            let user_matches = match &uid {
+                Uid::Number(n) => s.uid == *n || s.track.uid() == &uid,
+                Uid::Account(_) => s.track.uid() == &uid,
+            };
+            let hit = user_matches && media_type.is_none_or(|m| m == s.media_type);
+            if hit {
+                s.track.end();
+                if let Some(sender) = &sender {
+                    sender.forget(s.mid);
+                }
+                ended.push((s.uid, s.media_type));
+            }
+            !hit
+        });
+        (ended, inner.machine.connection() == ConnectionState::Connected)
+    });
+    if !connected {
+        return Ok(());
+    }
+    for (uid, media_type) in ended {
+        request(&shared, Request::Unsubscribe { uid, media_type }).await?;
+    }
+    Ok(())
 }
 
 /// `IAgoraRTCClient`, control plane: join and leave a channel, roles, token renewal, presence and connection state.
@@ -198,14 +783,17 @@ impl Client {
             channel: None,
             driver: None,
             task: None,
+            media: MediaState::default(),
         };
         Ok(Client {
             shared: Arc::new(Shared {
+                id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
                 server,
                 config,
                 http,
                 inner: Mutex::new(inner),
                 events,
+                negotiation: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -335,36 +923,72 @@ impl Client {
     }
 
     async fn request(&self, request: Request) -> Result<(), RtcError> {
-        let (state, driver) = self
-            .shared
-            .with(|inner| (inner.machine.connection(), inner.driver.clone()));
-        match state {
-            ConnectionState::Connected => {}
-            ConnectionState::Reconnecting => {
-                return Err(RtcError::new(
-                    ErrorCode::WsDisconnect,
-                    "the signalling link is down (reconnecting)",
-                ));
-            }
-            _ => {
-                return Err(RtcError::new(
-                    ErrorCode::InvalidOperation,
-                    format!("not joined (state {})", state.as_str()),
-                ));
-            }
+        self::request(&self.shared, request).await.map(|_| ())
+    }
+
+    /// `publish`: sends local tracks to the channel; others get `user-published` for each track that is enabled and
+    /// not muted. Accepts `&LocalAudioTrack`, `LocalTrack`s, or a list of them: `client.publish([&track])`.
+    /// Tracks already published here are skipped.
+    ///
+    /// Errors: `INVALID_OPERATION` before joining ("Can't publish stream, haven't joined yet!") and for an audience
+    /// member in live mode; `INVALID_PARAMS` for an empty list; `TRACK_IS_DISABLED` for a disabled track;
+    /// `INVALID_LOCAL_TRACK` for a closed track or one published by another client; `INVALID_OPERATION` for a second
+    /// audio track (mix audio into one track); the server's refusals (e.g. no publish privilege) as it sends them.
+    ///
+    /// Cancel-safe: once started the negotiation finishes even if the future is dropped.
+    pub async fn publish<T: Into<LocalTrack>>(&self, tracks: impl IntoIterator<Item = T>) -> Result<(), RtcError> {
+        let tracks: Vec<LocalTrack> = tracks.into_iter().map(Into::into).collect();
+        detached(publish_tracks(self.shared.clone(), tracks)).await
+    }
+
+    /// `publish` for one audio track.
+    pub async fn publish_audio(&self, track: &LocalAudioTrack) -> Result<(), RtcError> {
+        self.publish([track]).await
+    }
+
+    /// `unpublish(tracks)`: stops publishing these tracks (others get `user-unpublished`). Tracks not published
+    /// here are ignored.
+    pub async fn unpublish<T: Into<LocalTrack>>(&self, tracks: impl IntoIterator<Item = T>) -> Result<(), RtcError> {
+        let tracks: Vec<LocalTrack> = tracks.into_iter().map(Into::into).collect();
+        detached(unpublish_tracks(self.shared.clone(), Some(tracks))).await
+    }
+
+    /// `unpublish()` with no argument: stops publishing every track.
+    pub async fn unpublish_all(&self) -> Result<(), RtcError> {
+        detached(unpublish_tracks(self.shared.clone(), None)).await
+    }
+
+    /// `localTracks`: the tracks published now.
+    pub fn local_tracks(&self) -> Vec<LocalTrack> {
+        self.shared.with(|inner| inner.media.published.clone())
+    }
+
+    /// `subscribe(user, mediaType)`: receives a remote user's track. `user` is a [`RemoteUser`] (`&user`), a number
+    /// uid or a [`Uid`]. Subscribing again to a live subscription returns the same track.
+    ///
+    /// Errors: `INVALID_OPERATION` before joining ("Can't subscribe stream, not joined"); `INVALID_REMOTE_USER`
+    /// when the user is not in the channel; `REMOTE_USER_IS_NOT_PUBLISHED` when it has no available track of that
+    /// type (checked here from [`RemoteUser::has_audio`] / `has_video`, and by the server); `NOT_SUPPORTED` for
+    /// video, which this SDK does not receive yet.
+    ///
+    /// Cancel-safe like [`Client::publish`].
+    pub async fn subscribe(&self, user: impl Into<Uid>, media_type: MediaType) -> Result<RemoteTrack, RtcError> {
+        detached(subscribe_track(self.shared.clone(), user.into(), media_type)).await
+    }
+
+    /// [`Client::subscribe`] to the user's audio.
+    pub async fn subscribe_audio(&self, user: impl Into<Uid>) -> Result<RemoteAudioTrack, RtcError> {
+        match self.subscribe(user, MediaType::Audio).await? {
+            RemoteTrack::Audio(track) => Ok(track),
+            #[allow(unreachable_patterns)]
+            _ => Err(RtcError::new(ErrorCode::UnexpectedError, "not an audio track")),
         }
-        let driver = driver.ok_or_else(|| RtcError::new(ErrorCode::InvalidOperation, "not joined"))?;
-        let (tx, rx) = oneshot::channel();
-        driver
-            .send(Command::Request(request, tx))
-            .await
-            .map_err(|_| RtcError::new(ErrorCode::WsDisconnect, "the signalling link is closed"))?;
-        rx.await.unwrap_or_else(|_| {
-            Err(RtcError::new(
-                ErrorCode::WsAbort,
-                "the signalling link closed during the request",
-            ))
-        })
+    }
+
+    /// `unsubscribe(user, mediaType?)`: ends subscriptions to the user's track of `media_type`, or to all its
+    /// tracks with `None`. Their receivers end. Unsubscribing what is not subscribed does nothing.
+    pub async fn unsubscribe(&self, user: impl Into<Uid>, media_type: Option<MediaType>) -> Result<(), RtcError> {
+        detached(unsubscribe_tracks(self.shared.clone(), user.into(), media_type)).await
     }
 }
 
@@ -651,7 +1275,7 @@ enum LinkEnd {
 /// A request waiting for its reply. Pings have no `reply`; a renewal remembers its token, which becomes the one
 /// used to re-enter the channel once the server accepts it.
 struct Pending {
-    reply: Option<oneshot::Sender<Result<(), RtcError>>>,
+    reply: Option<oneshot::Sender<Result<Reply, RtcError>>>,
     deadline: Instant,
     renewed_token: Option<String>,
 }
@@ -696,8 +1320,18 @@ async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::R
                                     session.params.token = Some(token);
                                 }
                                 if let Some(reply) = entry.reply {
-                                    let _ = reply.send(Ok(()));
+                                    let _ = reply.send(Ok(Reply::Ok));
                                 }
+                            }
+                        }
+                        ServerFrame::Published { id: Some(id), answer } => {
+                            if let Some(Pending { reply: Some(reply), .. }) = pending.remove(id) {
+                                let _ = reply.send(Ok(Reply::Published(answer.clone())));
+                            }
+                        }
+                        ServerFrame::Subscribed { id: Some(id), offer } => {
+                            if let Some(Pending { reply: Some(reply), .. }) = pending.remove(id) {
+                                let _ = reply.send(Ok(Reply::Subscribed(offer.clone())));
                             }
                         }
                         ServerFrame::Error { id: Some(id), error } => {
@@ -714,10 +1348,16 @@ async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::R
                                 inner.driver = None;
                                 inner.uid = None;
                                 inner.channel = None;
+                                inner.media.reset();
                             });
                             return LinkEnd::Finished;
                         }
-                        _ => shared.with(|inner| inner.machine.push(&frame)),
+                        _ => {
+                            shared.with(|inner| {
+                                inner.machine.push(&frame);
+                                inner.media.on_push(&frame);
+                            });
+                        }
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
@@ -750,6 +1390,7 @@ async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::R
                 None => {
                     // The client was dropped: leave quietly.
                     let _ = session.ws.send(frame_text(None, Request::Leave)).await;
+                    shared.with(|inner| inner.media.reset());
                     return LinkEnd::Finished;
                 }
             },
@@ -892,8 +1533,18 @@ async fn reconnect(shared: &Shared, session: &mut Session, commands: &mut mpsc::
         match outcome {
             Ok((ws, joined)) => {
                 session.ws = ws;
+                let fresh = joined.session_id != session.joined.session_id;
                 session.joined = joined;
-                shared.with(|inner| inner.machine.joined(&session.joined));
+                shared.with(|inner| {
+                    if fresh {
+                        // A new session on the server: the old one's media is gone with it.
+                        inner.media.reset();
+                    }
+                    inner.machine.joined(&session.joined);
+                    // Pushes missed while away: users who left, tracks no longer available.
+                    let users = inner.machine.remote_users();
+                    inner.media.sync_with(&users);
+                });
                 tracing::info!(channel = %session.params.channel, "signalling link restored");
                 return true;
             }

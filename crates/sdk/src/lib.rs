@@ -1,17 +1,31 @@
 //! Stoa's Rust SDK: the client model of Agora Web SDK NG (`IAgoraRTCClient`) for native apps, bots, AI agents and
-//! load generators. This release has the control plane: join and leave, roles, token renewal, presence events and
-//! reconnection. Media tracks come with the media plane.
+//! load generators: join and leave, roles, token renewal, presence events and reconnection, and audio tracks that
+//! are published and subscribed through a WebRTC media engine (str0m, Opus).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), stoa_sdk::RtcError> {
-//! use stoa_sdk::{Client, ClientConfig, Event};
+//! use stoa_sdk::media::{AudioEncoderPreset, AudioFrame};
+//! use stoa_sdk::{Client, ClientConfig, Event, LocalAudioTrack, MediaType};
 //! let client = Client::new("http://127.0.0.1:8080", ClientConfig::default())?;
 //! let mut events = client.events();
 //! let uid = client.join("0123456789abcdef0123456789abcdef", "lobby", None, None).await?;
 //! println!("joined as {uid}");
+//!
+//! // Publish PCM audio pushed by the application.
+//! let track = LocalAudioTrack::custom(AudioEncoderPreset::MusicStandard)?;
+//! client.publish([&track]).await?;
+//! track.push(&AudioFrame::new(48_000, 1, vec![0; 960]))?; // 20 ms of silence, every 20 ms
+//!
+//! // Receive everyone else's audio.
 //! while let Ok(event) = events.recv().await {
-//!     if let Event::UserJoined(user) = event {
-//!         println!("{} is here", user.uid);
+//!     if let Event::UserPublished(user, MediaType::Audio) = event {
+//!         let remote = client.subscribe_audio(&user).await?;
+//!         let mut frames = remote.frames();
+//!         tokio::spawn(async move {
+//!             while let Some(frame) = frames.recv().await {
+//!                 println!("{} samples from {}", frame.samples.len(), remote.uid());
+//!             }
+//!         });
 //!     }
 //! }
 //! client.leave().await
@@ -19,10 +33,15 @@
 //! ```
 
 mod client;
+mod engine;
 pub mod media;
 pub mod state;
 
 pub use client::{Client, ClientConfig, Codec, RetryConfig};
+pub use engine::{
+    EncodedAudioFrame, FRAME_QUEUE, LocalAudioTrack, LocalAudioTrackStats, LocalTrack, RemoteAudioTrack,
+    RemoteAudioTrackStats, RemoteTrack,
+};
 pub use state::{ConnectionState, Event, RemoteUser, Uid};
-pub use stoa_proto::signal::{ClientRole, DisconnectReason, Mode, UserLeftReason};
+pub use stoa_proto::signal::{ClientRole, DisconnectReason, MediaType, Mode, UserInfoMessage, UserLeftReason};
 pub use stoa_proto::{ErrorCode, RtcError};

@@ -1,5 +1,5 @@
 //! The client's state machine, sans IO: connection state, the remote users, and the events they produce. The
-//! driver in [`crate::client`] feeds it server frames and link changes and forwards the events it queues.
+//! client's driver ([`crate::Client`]) feeds it server frames and link changes and forwards the events it queues.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -74,8 +74,15 @@ pub struct RemoteUser {
     pub has_video: bool,
 }
 
+impl From<&RemoteUser> for Uid {
+    fn from(user: &RemoteUser) -> Self {
+        user.uid.clone()
+    }
+}
+
 impl RemoteUser {
-    fn has(&self, media_type: MediaType) -> bool {
+    /// `has_audio` or `has_video`: whether the user's track of `media_type` can be subscribed now.
+    pub fn has(&self, media_type: MediaType) -> bool {
         match media_type {
             MediaType::Audio => self.has_audio,
             MediaType::Video => self.has_video,

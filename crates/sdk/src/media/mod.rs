@@ -29,6 +29,7 @@ mod opus;
 mod preset;
 mod resample;
 pub mod signal;
+pub mod video;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,629 @@
+//! The engine core, sans IO: two str0m [`Rtc`]s in frame mode with full ICE, datagrams and time in, datagrams out.
+//!
+//! - The **publisher** transport carries what this client sends. The client offers one sendonly m-line per
+//!   published track; the server answers. The m-line of a track unpublished later is kept: the next publish offer
+//!   makes it inactive, or sends on it again for a new track of the same kind (so the SDP does not grow with
+//!   publish / unpublish cycles).
+//! - The **subscriber** transport carries what this client receives. The server offers one sendonly m-line per
+//!   subscription (each `subscribe` brings a new offer with one new m-line); the client answers.
+//!
+//! The server gives both of its sessions the same UDP address, so the two transports cannot share one local socket
+//! (DTLS and SRTP from one 5-tuple cannot be told apart): each has its own, and [`Side`] says which.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stoa_proto::{ErrorCode, RtcError};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, Frequency, MediaData, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+
+use super::track::{EncodedAudioFrame, RemoteShared, SendShared};
+use crate::media::{EncodedAudio, OPUS_FRAME_DURATION, OPUS_FRAME_SAMPLES, OpusDecoderPipeline, signal};
+
+/// Which transport (and socket) a datagram belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Side {
+    Publisher,
+    Subscriber,
+}
+
+/// A datagram to send from `side`'s socket.
+#[derive(Debug)]
+pub(crate) struct Transmit {
+    pub(crate) side: Side,
+    pub(crate) destination: SocketAddr,
+    pub(crate) contents: Vec<u8>,
+}
+
+/// A track to add to the publisher transport.
+pub(crate) struct NewTrack {
+    pub(crate) kind: MediaKind,
+    pub(crate) stream_id: String,
+    pub(crate) track_id: String,
+    pub(crate) send: Arc<SendShared>,
+}
+
+/// A pause longer than this in what a track sends (mute, disable, the application stopping) moves the RTP clock on
+/// by the time that passed, so the receiver sees a gap rather than a time warp.
+const PAUSE: Duration = Duration::from_millis(200);
+/// At most this many lost frames are concealed at once; a longer gap is a pause, not loss to hide.
+const MAX_CONCEAL_FRAMES: u64 = 10;
+/// How many packets after a gap str0m holds audio for the missing one to arrive out of order (str0m's default is 15,
+/// 300 ms of added delay after every loss).
+const AUDIO_REORDER_PACKETS: usize = 3;
+/// The longest an audio frame waits for a missing earlier one.
+const AUDIO_REORDER_WAIT: Duration = Duration::from_millis(60);
+/// Concealed runs at least this long count as freezes in the stats.
+const FREEZE_FRAMES: u64 = 10;
+
+struct Peer {
+    side: Side,
+    rtc: Rtc,
+    local: SocketAddr,
+    connected: bool,
+    /// The Rtc failed (it returned an error from `poll_output`); it is left alone from then on.
+    dead: bool,
+    timeout: Instant,
+}
+
+impl Peer {
+    fn new(side: Side, local: SocketAddr, now: Instant) -> Result<Peer, RtcError> {
+        let mut rtc = RtcConfig::new()
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_vp9(true)
+            .enable_h264(true)
+            // Audio is not retransmitted: wait for a late packet a little, then let the decoder conceal it.
+            .set_reordering_size_audio(AUDIO_REORDER_PACKETS)
+            .set_reordering_timeout_audio(Some(AUDIO_REORDER_WAIT))
+            .set_stats_interval(Some(Duration::from_secs(1)))
+            .build(now);
+        let candidate = Candidate::host(local, "udp")
+            .map_err(|e| RtcError::new(ErrorCode::UnexpectedError, format!("ICE candidate {local}: {e}")))?;
+        if rtc.add_local_candidate(candidate).is_none() {
+            return Err(RtcError::new(
+                ErrorCode::UnexpectedError,
+                format!("ICE candidate {local} refused"),
+            ));
+        }
+        Ok(Peer {
+            side,
+            rtc,
+            local,
+            connected: false,
+            dead: false,
+            timeout: now,
+        })
+    }
+
+    /// Collects what the Rtc wants to send and its events.
+    fn drain(&mut self, transmits: &mut VecDeque<Transmit>, events: &mut Vec<Event>) {
+        while !self.dead {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(at)) => {
+                    self.timeout = at;
+                    return;
+                }
+                Ok(Output::Transmit(t)) => transmits.push_back(Transmit {
+                    side: self.side,
+                    destination: t.destination,
+                    contents: t.contents.to_vec(),
+                }),
+                Ok(Output::Event(event)) => events.push(event),
+                Err(e) => {
+                    tracing::warn!(side = ?self.side, "media transport failed: {e}");
+                    self.dead = true;
+                    self.connected = false;
+                }
+            }
+        }
+    }
+}
+
+/// A published track's m-line.
+struct Outgoing {
+    kind: MediaKind,
+    send: Arc<SendShared>,
+    /// Next RTP timestamp (48 kHz for audio).
+    rtp_time: u64,
+    last_write: Option<Instant>,
+}
+
+/// A subscription's m-line.
+struct Incoming {
+    track: Arc<RemoteShared>,
+    decoder: Option<OpusDecoderPipeline>,
+}
+
+struct PendingPublish {
+    pending: SdpPendingOffer,
+    added: Vec<(Mid, MediaKind, Arc<SendShared>)>,
+}
+
+/// The media engine of one joined client.
+pub(crate) struct EngineCore {
+    publisher: Peer,
+    subscriber: Peer,
+    pending_publish: Option<PendingPublish>,
+    outgoing: HashMap<Mid, Outgoing>,
+    /// Publisher m-lines of unpublished tracks: made inactive by the next publish offer, reused for new tracks.
+    stale: Vec<(Mid, MediaKind)>,
+    incoming: HashMap<Mid, Incoming>,
+    /// The mids of the active (non-stopped) m-lines of the last subscriber offer.
+    active_sub_mids: HashSet<String>,
+    transmits: VecDeque<Transmit>,
+    events: Vec<Event>,
+}
+
+fn unexpected(detail: impl Into<String>) -> RtcError {
+    RtcError::new(ErrorCode::UnexpectedError, detail)
+}
+
+impl EngineCore {
+    /// An engine whose publisher transport uses the socket at `publisher_addr` and subscriber transport the one at
+    /// `subscriber_addr` (concrete addresses: they are the ICE host candidates).
+    pub(crate) fn new(publisher_addr: SocketAddr, subscriber_addr: SocketAddr, now: Instant) -> Result<Self, RtcError> {
+        Ok(EngineCore {
+            publisher: Peer::new(Side::Publisher, publisher_addr, now)?,
+            subscriber: Peer::new(Side::Subscriber, subscriber_addr, now)?,
+            pending_publish: None,
+            outgoing: HashMap::new(),
+            stale: Vec::new(),
+            incoming: HashMap::new(),
+            active_sub_mids: HashSet::new(),
+            transmits: VecDeque::new(),
+            events: Vec::new(),
+        })
+    }
+
+    pub(crate) fn local_addr(&self, side: Side) -> SocketAddr {
+        match side {
+            Side::Publisher => self.publisher.local,
+            Side::Subscriber => self.subscriber.local,
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------------------------
+    // Publishing
+
+    /// An offer for the publisher transport adding one sendonly m-line per track (and stopping the m-lines of
+    /// tracks unpublished since the last offer). Returns the offer and the new mids, in the order of `tracks`.
+    /// The offer waits for [`Self::publish_answer`] (or [`Self::publish_cancel`]); a new offer replaces it.
+    pub(crate) fn publish_offer(
+        &mut self,
+        tracks: Vec<NewTrack>,
+        now: Instant,
+    ) -> Result<(String, Vec<Mid>), RtcError> {
+        if self.publisher.dead {
+            return Err(unexpected("the publisher transport failed"));
+        }
+        self.publish_cancel();
+        let mut api = self.publisher.rtc.sdp_api();
+        let mut added = Vec::new();
+        for track in tracks {
+            let mid = match self.stale.iter().position(|(_, kind)| *kind == track.kind) {
+                Some(index) => {
+                    // Send on an unpublished track's m-line again. Toggling the direction makes it a change that
+                    // is offered even when the m-line is still sendonly locally.
+                    let (mid, _) = self.stale.remove(index);
+                    api.set_direction(mid, Direction::Inactive);
+                    api.set_direction(mid, Direction::SendOnly);
+                    mid
+                }
+                None => api.add_media(
+                    track.kind,
+                    Direction::SendOnly,
+                    Some(track.stream_id),
+                    Some(track.track_id),
+                    None,
+                ),
+            };
+            added.push((mid, track.kind, track.send));
+        }
+        // The server would take a still-sending m-line for a publication again.
+        for (mid, _) in &self.stale {
+            api.set_direction(*mid, Direction::Inactive);
+        }
+        let Some((offer, pending)) = api.apply() else {
+            return Err(unexpected("nothing to negotiate on the publisher transport"));
+        };
+        let mids = added.iter().map(|(mid, _, _)| *mid).collect();
+        self.pending_publish = Some(PendingPublish { pending, added });
+        self.drain(now);
+        Ok((offer.to_sdp_string(), mids))
+    }
+
+    /// Applies the server's answer to the pending publish offer: the new m-lines start sending once the transport
+    /// is connected.
+    pub(crate) fn publish_answer(&mut self, answer: &str, now: Instant) -> Result<(), RtcError> {
+        let Some(PendingPublish { pending, added }) = self.pending_publish.take() else {
+            return Err(unexpected("no publish offer is waiting for an answer"));
+        };
+        let answer = SdpAnswer::from_sdp_string(answer)
+            .map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("unreadable SDP answer: {e}")))?;
+        let result = self.publisher.rtc.sdp_api().accept_answer(pending, answer);
+        self.drain(now);
+        result.map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("SDP answer refused: {e}")))?;
+        for (mid, kind, send) in added {
+            self.outgoing.insert(
+                mid,
+                Outgoing {
+                    kind,
+                    send,
+                    rtp_time: u64::from(rand::random::<u32>()),
+                    last_write: None,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Forgets the pending publish offer (the server refused it); reused m-lines are free again.
+    pub(crate) fn publish_cancel(&mut self) {
+        if let Some(pending) = self.pending_publish.take() {
+            for (mid, kind, _) in pending.added {
+                if self.publisher.rtc.media(mid).is_some() {
+                    self.stale.push((mid, kind));
+                }
+            }
+        }
+    }
+
+    /// Stops sending on `mid`; the next publish offer makes its m-line inactive or reuses it.
+    pub(crate) fn unpublish(&mut self, mid: Mid) {
+        if let Some(out) = self.outgoing.remove(&mid) {
+            self.stale.push((mid, out.kind));
+        }
+    }
+
+    /// Sends one encoded audio frame on `mid`. Frames for an unknown m-line, or before the transport is connected,
+    /// are dropped (and counted).
+    pub(crate) fn write_audio(&mut self, mid: Mid, packet: EncodedAudio, now: Instant) {
+        let Some(out) = self.outgoing.get_mut(&mid) else { return };
+        if !self.publisher.connected {
+            out.send.stats.lock().unwrap_or_else(|e| e.into_inner()).dropped += 1;
+            return;
+        }
+        if let Some(last) = out.last_write {
+            let idle = now.saturating_duration_since(last);
+            if idle > PAUSE {
+                // Frames that were not sent during the pause, less the one sent last.
+                let skipped = (idle.as_millis() / OPUS_FRAME_DURATION.as_millis()).saturating_sub(1) as u64;
+                out.rtp_time += skipped * u64::from(OPUS_FRAME_SAMPLES);
+            }
+        }
+        out.last_write = Some(now);
+        let rtp_time = MediaTime::new(out.rtp_time, Frequency::FORTY_EIGHT_KHZ);
+        out.rtp_time += u64::from(packet.rtp_timestamp_increment);
+        let Some(writer) = self.publisher.rtc.writer(mid) else {
+            return;
+        };
+        let Some(pt) = writer
+            .payload_params()
+            .find(|p| p.spec().codec == Codec::Opus)
+            .map(|p| p.pt())
+        else {
+            return;
+        };
+        let bytes = packet.payload.len();
+        match writer.write(pt, now, rtp_time, packet.payload) {
+            Ok(()) => out
+                .send
+                .stats
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .sent(bytes, now),
+            Err(e) => tracing::debug!(%mid, "audio frame not sent: {e}"),
+        }
+        self.drain(now);
+    }
+
+    // --------------------------------------------------------------------------------------------------------------
+    // Subscribing
+
+    /// Answers the server's subscriber offer, which adds one m-line for the subscription `track`. Returns the
+    /// answer and that m-line's mid.
+    pub(crate) fn subscribe_offer(
+        &mut self,
+        offer: &str,
+        track: Arc<RemoteShared>,
+        now: Instant,
+    ) -> Result<(String, Mid), RtcError> {
+        if self.subscriber.dead {
+            return Err(unexpected("the subscriber transport failed"));
+        }
+        let sections = media_sections(offer);
+        // The m-line that became active with this offer (str0m may recycle a stopped slot, so "new" is not enough).
+        let new_mid = sections
+            .iter()
+            .rev()
+            .find(|s| s.active && s.kind == "audio" && !self.active_sub_mids.contains(&s.mid))
+            .map(|s| s.mid.clone())
+            .ok_or_else(|| {
+                RtcError::new(
+                    ErrorCode::UnexpectedResponse,
+                    "the subscriber offer adds no audio m-line",
+                )
+            })?;
+        let parsed = SdpOffer::from_sdp_string(offer)
+            .map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("unreadable SDP offer: {e}")))?;
+        let answer = self.subscriber.rtc.sdp_api().accept_offer(parsed);
+        self.drain(now);
+        let answer =
+            answer.map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("SDP offer refused: {e}")))?;
+        self.active_sub_mids = sections.into_iter().filter(|s| s.active).map(|s| s.mid).collect();
+        let mid = Mid::from(new_mid.as_str());
+        self.incoming.insert(mid, Incoming { track, decoder: None });
+        Ok((answer.to_sdp_string(), mid))
+    }
+
+    /// Stops delivering what arrives on `mid` and ends its track.
+    pub(crate) fn forget(&mut self, mid: Mid) {
+        if let Some(incoming) = self.incoming.remove(&mid) {
+            incoming.track.end();
+        }
+    }
+
+    /// Delivers what arrives on `mid` to `track` from now on, with a fresh decoder (the previous track ended).
+    pub(crate) fn rebind(&mut self, mid: Mid, track: Arc<RemoteShared>) {
+        if let Some(old) = self.incoming.insert(mid, Incoming { track, decoder: None }) {
+            old.track.end();
+        }
+    }
+
+    /// Ends every remote track (the engine is shutting down).
+    pub(crate) fn close(&mut self) {
+        for (_, incoming) in self.incoming.drain() {
+            incoming.track.end();
+        }
+        self.outgoing.clear();
+    }
+
+    // --------------------------------------------------------------------------------------------------------------
+    // Network and time
+
+    /// A datagram that arrived on `side`'s socket from `source`.
+    pub(crate) fn handle_datagram(&mut self, side: Side, source: SocketAddr, contents: &[u8], now: Instant) {
+        let peer = match side {
+            Side::Publisher => &mut self.publisher,
+            Side::Subscriber => &mut self.subscriber,
+        };
+        if peer.dead {
+            return;
+        }
+        let Ok(contents) = contents.try_into() else { return };
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: peer.local,
+                contents,
+            },
+        );
+        if !peer.rtc.accepts(&input) {
+            return;
+        }
+        if let Err(e) = peer.rtc.handle_input(input) {
+            tracing::debug!(?side, "datagram refused: {e}");
+        }
+        self.drain(now);
+    }
+
+    /// Drives time: ICE checks, DTLS retransmissions, RTCP reports, NACKs.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        for peer in [&mut self.publisher, &mut self.subscriber] {
+            if !peer.dead
+                && now >= peer.timeout
+                && let Err(e) = peer.rtc.handle_input(Input::Timeout(now))
+            {
+                tracing::debug!(side = ?peer.side, "timeout refused: {e}");
+            }
+        }
+        self.drain(now);
+    }
+
+    /// When [`Self::handle_timeout`] wants calling next.
+    pub(crate) fn next_timeout(&self) -> Instant {
+        let far = |peer: &Peer| {
+            if peer.dead {
+                peer.timeout + Duration::from_secs(3600)
+            } else {
+                peer.timeout
+            }
+        };
+        far(&self.publisher).min(far(&self.subscriber))
+    }
+
+    /// The next datagram to send.
+    pub(crate) fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    fn drain(&mut self, now: Instant) {
+        let mut events = std::mem::take(&mut self.events);
+        self.publisher.drain(&mut self.transmits, &mut events);
+        for event in events.drain(..) {
+            self.on_event(Side::Publisher, event, now);
+        }
+        self.subscriber.drain(&mut self.transmits, &mut events);
+        for event in events.drain(..) {
+            self.on_event(Side::Subscriber, event, now);
+        }
+        self.events = events;
+    }
+
+    fn on_event(&mut self, side: Side, event: Event, now: Instant) {
+        let peer = match side {
+            Side::Publisher => &mut self.publisher,
+            Side::Subscriber => &mut self.subscriber,
+        };
+        match event {
+            Event::Connected => {
+                tracing::debug!(?side, "media transport connected");
+                peer.connected = true;
+            }
+            Event::IceConnectionStateChange(state) => {
+                tracing::debug!(?side, ?state, "ICE state");
+                match state {
+                    IceConnectionState::Disconnected => peer.connected = false,
+                    IceConnectionState::Connected | IceConnectionState::Completed => {
+                        peer.connected = peer.rtc.is_connected();
+                    }
+                    _ => {}
+                }
+            }
+            Event::MediaData(data) if side == Side::Subscriber => self.on_media(data, now),
+            Event::MediaEgressStats(stats) => {
+                if let Some(out) = self.outgoing.get(&stats.mid) {
+                    let mut s = out.send.stats.lock().unwrap_or_else(|e| e.into_inner());
+                    s.rtt = stats.rtt.or(s.rtt);
+                    s.loss_fraction = stats.loss.or(s.loss_fraction);
+                    if let Some(remote) = &stats.remote {
+                        s.remote_lost = remote.packets_lost;
+                        s.remote_jitter_samples = remote.jitter;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_media(&mut self, data: MediaData, now: Instant) {
+        let Some(incoming) = self.incoming.get_mut(&data.mid) else {
+            return;
+        };
+        let track = incoming.track.clone();
+        let seq = **data.seq_range.end();
+        let gap = {
+            let mut stats = track.stats.lock().unwrap_or_else(|e| e.into_inner());
+            stats.packet(seq, data.data.len(), now)
+        };
+        let Some(gap) = gap else { return };
+        track.deliver_encoded(EncodedAudioFrame {
+            payload: data.data.clone(),
+            rtp_timestamp: data.time.numer(),
+            sequence: seq,
+            received_at: data.network_time,
+        });
+        if !track.wants_pcm() {
+            return;
+        }
+        let payload: &[u8] = &data.data;
+        let decoder = match &mut incoming.decoder {
+            Some(decoder) => decoder,
+            slot @ None => {
+                // The TOC byte's stereo flag picks the output layout for the whole stream.
+                let channels = if payload.first().is_some_and(|toc| toc & 0x04 != 0) {
+                    2
+                } else {
+                    1
+                };
+                match OpusDecoderPipeline::new(channels) {
+                    Ok(decoder) => slot.insert(decoder),
+                    Err(e) => return tracing::warn!("no Opus decoder: {e}"),
+                }
+            }
+        };
+        let mut frames = Vec::new();
+        let concealed = gap.min(MAX_CONCEAL_FRAMES);
+        for i in 0..concealed {
+            let frame = if i + 1 == concealed {
+                decoder.decode_fec(payload)
+            } else {
+                decoder.decode(None)
+            };
+            frames.extend(frame.ok());
+        }
+        match decoder.decode(Some(payload)) {
+            Ok(frame) => frames.push(frame),
+            Err(e) => tracing::debug!("Opus decode failed: {e}"),
+        }
+        if let Some(last) = frames.last() {
+            let level = (signal::rms_level(&last.samples) * 32_767.0) as u32;
+            let mut stats = track.stats.lock().unwrap_or_else(|e| e.into_inner());
+            stats.level = level.min(32_767);
+            if gap >= FREEZE_FRAMES {
+                stats.concealed_freeze += OPUS_FRAME_DURATION * gap as u32;
+            }
+        }
+        for frame in frames {
+            track.deliver_pcm(frame);
+        }
+    }
+}
+
+/// One m-section of an SDP: kind (`audio`, `video`, ...), mid, and whether its port is non-zero.
+#[derive(Debug, PartialEq)]
+struct Section {
+    kind: String,
+    mid: String,
+    active: bool,
+}
+
+/// The m-sections of `sdp` that have a mid.
+fn media_sections(sdp: &str) -> Vec<Section> {
+    let mut sections = Vec::new();
+    let mut current: Option<(String, bool, Option<String>)> = None;
+    let mut finish = |current: Option<(String, bool, Option<String>)>| {
+        if let Some((kind, active, Some(mid))) = current {
+            sections.push(Section { kind, mid, active });
+        }
+    };
+    for line in sdp.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(rest) = line.strip_prefix("m=") {
+            finish(current.take());
+            let mut fields = rest.split(' ');
+            let kind = fields.next().unwrap_or_default().to_string();
+            let active = fields.next().is_some_and(|port| port != "0");
+            current = Some((kind, active, None));
+        } else if let Some(mid) = line.strip_prefix("a=mid:")
+            && let Some((_, _, slot)) = &mut current
+        {
+            *slot = Some(mid.trim().to_string());
+        }
+    }
+    finish(current);
+    sections
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_sections_name_kind_mid_and_port() {
+        let sdp = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+                   m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n\
+                   m=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:x2\r\n\
+                   m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n";
+        assert_eq!(
+            media_sections(sdp),
+            vec![
+                Section {
+                    kind: "audio".into(),
+                    mid: "0".into(),
+                    active: true
+                },
+                Section {
+                    kind: "audio".into(),
+                    mid: "1".into(),
+                    active: false
+                },
+                Section {
+                    kind: "video".into(),
+                    mid: "x2".into(),
+                    active: true
+                },
+            ]
+        );
+    }
+}
