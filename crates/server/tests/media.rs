@@ -473,6 +473,15 @@ async fn audio_keeps_decoding_through_ten_percent_loss() {
     assert!(heard.level.min_max_ratio > 0.1, "audio dropped out: {:?}", heard.level);
 }
 
+/// A `publish` request for one audio track, with a real str0m offer (whose ICE is never run).
+async fn audio_publish() -> Value {
+    let mut peer = Peer::new().await;
+    let mut api = peer.rtc.sdp_api();
+    api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, _pending) = api.apply().unwrap();
+    json!({"type": "publish", "tracks": [{"media_type": "audio"}], "offer": offer.to_sdp_string()})
+}
+
 /// Reads one gauge from `/metrics`.
 async fn gauge(server: &Server, name: &str) -> i64 {
     let text = reqwest::get(format!("{}/metrics", server.url()))
@@ -493,12 +502,7 @@ async fn fifty_publish_subscribe_leave_cycles_release_the_media_state() {
     for cycle in 0..50 {
         let mut alice = Signal::join(&server, &app, "cycles", 1).await;
         let mut bob = Signal::join(&server, &app, "cycles", 2).await;
-        let mut peer = Peer::new().await;
-        let mut api = peer.rtc.sdp_api();
-        api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let (offer, _pending) = api.apply().unwrap();
-        let publish = json!({"type": "publish", "tracks": [{"media_type": "audio"}], "offer": offer.to_sdp_string()});
-        assert_eq!(alice.request(publish).await["type"], "published");
+        assert_eq!(alice.request(audio_publish().await).await["type"], "published");
         bob.wait_push(|f| f["type"] == "user_published").await;
         let subscribed = bob
             .request(json!({"type": "subscribe", "uid": 1, "media_type": "audio"}))
@@ -527,12 +531,7 @@ async fn fifty_publish_subscribe_leave_cycles_release_the_media_state() {
     }
     // The last sessions: one leaves, one just vanishes and times out (1.5 s).
     let mut gone = Signal::join(&server, &app, "cycles", 3).await;
-    let mut peer = Peer::new().await;
-    let mut api = peer.rtc.sdp_api();
-    api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-    let (offer, _pending) = api.apply().unwrap();
-    let publish = json!({"type": "publish", "tracks": [{"media_type": "audio"}], "offer": offer.to_sdp_string()});
-    assert_eq!(gone.request(publish).await["type"], "published");
+    assert_eq!(gone.request(audio_publish().await).await["type"], "published");
     drop(gone);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
