@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Stoa's whole test suite, for a fresh machine of the project's kind: installs what it needs (Debian's libopus and
-# pkg-config, Node.js when missing, the npm packages of the agora-token cross-check, cargo-fuzz), then checks
-# formatting and lints, runs every workspace test and a short fuzz run of each fuzz target. FUZZ_SECONDS sets the
-# fuzz time per target (default 20; 0 skips).
+# pkg-config, Node.js when missing, the npm packages of the agora-token cross-check, Chromium and ffmpeg for the
+# browser tests, cargo-fuzz), then checks formatting and lints, runs every workspace test, the Web SDK's checks and
+# its browser acceptance tests in headless Chromium (web/tests/browser), and a short fuzz run of each fuzz target.
+# FUZZ_SECONDS sets the fuzz time per target (default 20; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -14,7 +15,9 @@ step "tools"
 # codecs, and Node.js for the agora-token cross-check unless the machine already has node and npm (possibly from
 # another source than Debian's). The server itself needs none of them: only the SDK links the codecs.
 missing=()
-for package in libopus-dev libvpx-dev nasm pkg-config; do
+# Chromium (Debian's; playwright-core drives it, never downloads one) and ffmpeg (the fake camera and microphone
+# files) for the browser tests.
+for package in libopus-dev libvpx-dev nasm pkg-config chromium chromium-driver ffmpeg; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
 done
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -26,6 +29,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 node --version
 npm ci --prefix crates/proto/tests/agora-token --no-audit --no-fund --loglevel=error
+npm ci --prefix web --no-audit --no-fund --loglevel=error
+npm ci --prefix web/tests/browser --no-audit --no-fund --loglevel=error
 
 step "format"
 cargo fmt --all -- --check
@@ -41,6 +46,23 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
+# The Web SDK: typecheck, unit tests and bundle staleness (web/package.json), then the acceptance tests in headless
+# Chromium against the real server binary. The browser runner prints "browser tests: N passed, N failed, N skipped".
+step "web sdk checks"
+set +e
+npm run --prefix web --silent check 2>&1 | tee -a "$log"
+web_status=${PIPESTATUS[0]}
+set -e
+step "browser tests"
+cargo build --locked --bin stoa
+set +e
+node web/tests/browser/run.mjs 2>&1 | tee -a "$log"
+browser_status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -eq 0 ] && { [ "$web_status" -ne 0 ] || [ "$browser_status" -ne 0 ]; }; then
+    status=1
+fi
+
 fuzz_seconds=${FUZZ_SECONDS:-20}
 if [ "$status" -eq 0 ] && [ "$fuzz_seconds" != 0 ]; then
     step "fuzz (${fuzz_seconds} s per target)"
@@ -52,9 +74,12 @@ if [ "$status" -eq 0 ] && [ "$fuzz_seconds" != 0 ]; then
     fi
 fi
 
-# One closing line for the whole run, summed over every test binary.
-passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+# One closing line for the whole run, summed over every test binary and the browser suite.
+passed=$(grep -Eo '^(test result|browser tests):.* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '^(test result|browser tests):.* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+if [ "$web_status" -ne 0 ]; then
+    echo "FAILED: npm run check in web/ (typecheck, unit tests or a stale bundle; see above)"
+fi
 echo
 echo "tests: $passed passed, $failed failed"
 exit "$status"

@@ -1,0 +1,331 @@
+// The pieces every browser test uses: a real `stoa serve` on loopback ports, a TCP relay that can cut the page's
+// connections, known-content fake media made with ffmpeg, one headless Debian Chromium, and test pages served on the
+// server's own origin (so the SDK talks to the server that served its bundle, as in production).
+import { spawn, execFile } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdtemp, readFile, writeFile, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const execFileAsync = promisify(execFile);
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(HERE, '../../..');
+export const STOA_BIN = process.env.STOA_BIN ?? path.join(REPO, 'target/debug/stoa');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+// The fake camera and microphone play these files, so tests know what the remote side must decode.
+export const VIDEO = { width: 640, height: 480, fps: 15 };
+export const TONE_HZ = 440;
+
+// Short session timeouts so the reconnection test does not wait for production values (like the Rust tests).
+const FAST_CONFIG = `
+[timeouts]
+session_timeout_ms = 1500
+keepalive_ms = 200
+token_will_expire_lead_ms = 2000
+`;
+
+/** Rejects after `ms` with a message naming what was awaited. */
+export function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` until it returns a truthy value; the last value is in the error when time runs out. */
+export async function waitFor(probe, { timeout = 15000, interval = 250, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await probe();
+    if (last && (typeof last !== 'object' || last.ok !== false)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    }
+    await sleep(interval);
+  }
+}
+
+/** A `stoa serve` child on 127.0.0.1 ephemeral ports with a fresh data folder. */
+export class StoaServer {
+  static async start() {
+    if (!existsSync(STOA_BIN)) throw new Error(`${STOA_BIN} is missing: run cargo build -p stoa-server first`);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'stoa-browser-'));
+    const config = path.join(dir, 'config.toml');
+    await writeFile(config, FAST_CONFIG);
+    const child = spawn(
+      STOA_BIN,
+      ['serve', '--http', '127.0.0.1:0', '--udp', '127.0.0.1:0', '--data', path.join(dir, 'data'), '--config', config],
+      { env: { ...process.env, STOA_LOG: process.env.STOA_TEST_LOG ?? 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const server = new StoaServer(child, dir);
+    const lines = createInterface({ input: child.stdout });
+    await withTimeout(
+      new Promise((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`stoa serve exited with ${code} before listening`)));
+        lines.on('line', (line) => {
+          if (line.startsWith('app id: ') && !server.appId) server.appId = line.slice('app id: '.length).trim();
+          if (line.startsWith('listening: ')) {
+            server.url = line.slice('listening: '.length).trim();
+            resolve();
+          }
+        });
+      }),
+      15000,
+      'stoa serve to print its address',
+    );
+    const { port } = new URL(server.url);
+    server.port = Number(port);
+    return server;
+  }
+
+  constructor(child, dir) {
+    this.child = child;
+    this.dir = dir;
+    this.appId = '';
+    this.url = '';
+    this.port = 0;
+  }
+
+  get alive() {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async stop() {
+    if (this.alive) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGKILL');
+      await withTimeout(exited, 5000, 'stoa serve to exit').catch(() => {});
+    }
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A TCP relay in front of the server. A page loaded through it makes every HTTP request and its signalling WebSocket
+ * through it (discovery answers with the Host the page used), so `cut()` drops the page's socket exactly like a
+ * network failure, and `refuse(true)` keeps the network down. Media goes to the server's UDP port directly.
+ */
+export class Relay {
+  static async start(targetPort) {
+    const relay = new Relay(targetPort);
+    await new Promise((resolve) => relay.listener.listen(0, '127.0.0.1', resolve));
+    relay.port = relay.listener.address().port;
+    relay.url = `http://127.0.0.1:${relay.port}`;
+    return relay;
+  }
+
+  constructor(targetPort) {
+    this.refusing = false;
+    this.sockets = new Set();
+    this.accepted = 0;
+    this.listener = net.createServer((inbound) => {
+      this.accepted += 1;
+      if (this.refusing) {
+        inbound.destroy();
+        return;
+      }
+      const outbound = net.connect(targetPort, '127.0.0.1');
+      for (const [a, b] of [
+        [inbound, outbound],
+        [outbound, inbound],
+      ]) {
+        this.sockets.add(a);
+        a.on('error', () => b.destroy());
+        a.on('close', () => {
+          this.sockets.delete(a);
+          b.destroy();
+        });
+        a.pipe(b);
+      }
+    });
+  }
+
+  /** Resets every relayed connection (both directions). */
+  cut() {
+    for (const socket of this.sockets) socket.resetAndDestroy?.() ?? socket.destroy();
+    this.sockets.clear();
+  }
+
+  refuse(on) {
+    this.refusing = on;
+  }
+
+  async stop() {
+    this.cut();
+    await new Promise((resolve) => this.listener.close(resolve));
+  }
+}
+
+/** Makes (once) the y4m and wav files the fake devices play: a moving test pattern and a steady tone. */
+export async function makeFakeMedia(dir) {
+  const video = path.join(dir, `testsrc-${VIDEO.width}x${VIDEO.height}.y4m`);
+  const audio = path.join(dir, `sine-${TONE_HZ}.wav`);
+  const ffmpeg = ['-hide_banner', '-loglevel', 'error', '-y'];
+  if (!(await exists(video))) {
+    await execFileAsync('ffmpeg', [
+      ...ffmpeg,
+      '-f', 'lavfi', '-i', `testsrc=size=${VIDEO.width}x${VIDEO.height}:rate=${VIDEO.fps}`,
+      '-t', '2', '-pix_fmt', 'yuv420p', video,
+    ]);
+  }
+  if (!(await exists(audio))) {
+    await execFileAsync('ffmpeg', [
+      ...ffmpeg,
+      '-f', 'lavfi', '-i', `sine=frequency=${TONE_HZ}:sample_rate=48000`,
+      '-t', '5', '-ac', '1', audio,
+    ]);
+  }
+  return { video, audio };
+}
+
+async function exists(file) {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const BASE_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
+  // Loopback peers only: without this, host candidates would be mDNS names when media permission is not granted.
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+
+/** Headless Debian Chromium. `fakeUi` auto-accepts permission prompts; without it, prompts are refused. */
+export async function launchChromium({ media, fakeUi = true } = {}) {
+  const args = [...BASE_ARGS];
+  if (fakeUi) args.push('--use-fake-ui-for-media-stream');
+  if (media) {
+    args.push(`--use-file-for-fake-video-capture=${media.video}`, `--use-file-for-fake-audio-capture=${media.audio}`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args, timeout: 30000 });
+}
+
+const pageCache = new Map();
+async function pageSource(name) {
+  if (!pageCache.has(name)) pageCache.set(name, await readFile(path.join(HERE, 'pages', name), 'utf8'));
+  return pageCache.get(name);
+}
+
+/** Every RTCPeerConnection a page creates, so tests can read the browser's own stats (codec, frames decoded). */
+const RECORD_PEER_CONNECTIONS = () => {
+  const Native = window.RTCPeerConnection;
+  window.__peerConnections = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__peerConnections.push(this);
+    }
+  };
+};
+
+/**
+ * A browser context whose pages see the test pages of ./pages at `<origin>/__test__/<file>`, on the origin of the
+ * server (or of a relay in front of it). Console errors and page errors are collected for the failure report.
+ */
+export async function openContext(browser, origin, { permissions } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+  if (permissions) await context.grantPermissions(permissions, { origin });
+  await context.addInitScript(RECORD_PEER_CONNECTIONS);
+  await context.route(`${origin}/__test__/**`, async (route) => {
+    const name = new URL(route.request().url()).pathname.slice('/__test__/'.length);
+    try {
+      const body = await pageSource(name);
+      const type = name.endsWith('.js') || name.endsWith('.mjs') ? 'text/javascript' : 'text/html';
+      await route.fulfill({ status: 200, contentType: type, body });
+    } catch {
+      await route.fulfill({ status: 404, body: 'no such test page' });
+    }
+  });
+  context.logs = [];
+  context.on('page', (page) => watchPage(page, context.logs));
+  return context;
+}
+
+function watchPage(page, logs) {
+  const tag = () => page.url().split('/').pop();
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') logs.push(`[${tag()} ${message.type()}] ${message.text()}`);
+  });
+  page.on('pageerror', (error) => logs.push(`[${tag()} pageerror] ${error.message}`));
+}
+
+/** Opens a test page and waits until its script is ready (the SDK bundle loaded and `window.t` defined). */
+export async function openTestPage(context, origin, file = 'harness.html') {
+  const page = await context.newPage();
+  await page.goto(`${origin}/__test__/${file}`, { waitUntil: 'load', timeout: 15000 });
+  const sdk = await page.evaluate(() => ({
+    hasAgoraRTC: typeof window.AgoraRTC === 'object' && window.AgoraRTC !== null,
+    version: window.AgoraRTC?.VERSION ?? null,
+  }));
+  if (!sdk.hasAgoraRTC) {
+    throw new Error('window.AgoraRTC is missing: /sdk/stoa-rtc.js did not load or did not define AgoraRTC');
+  }
+  return page;
+}
+
+/** Runs `t.<method>(...args)` of the harness page; a rejected AgoraRTCError comes back as {error: {code, message}}. */
+export async function call(page, method, ...args) {
+  return page.evaluate(
+    async ([name, params]) => {
+      try {
+        return { value: await window.t[name](...params) };
+      } catch (error) {
+        return { error: { code: error?.code ?? null, name: error?.name ?? null, message: String(error?.message ?? error) } };
+      }
+    },
+    [method, args],
+  );
+}
+
+/** Like `call`, but a failure throws with the page's error. */
+export async function must(page, method, ...args) {
+  const result = await call(page, method, ...args);
+  if (result.error) throw new Error(`t.${method}(${args.map((a) => JSON.stringify(a)).join(', ')}) failed: ${result.error.message}`);
+  return result.value;
+}
+
+/** Asserts that `t.<method>(...args)` rejects with an AgoraRTCError of exactly `code`. */
+export async function expectCode(page, code, method, ...args) {
+  const result = await call(page, method, ...args);
+  if (!result.error) throw new Error(`t.${method} should fail with ${code} but succeeded with ${JSON.stringify(result.value)}`);
+  if (result.error.code !== code) {
+    throw new Error(`t.${method} should fail with ${code} but failed with code ${result.error.code}: ${result.error.message}`);
+  }
+  return result.error;
+}
+
+/** The `stoa` binary's `join` subcommand (the Rust SDK on the command line), when this build has it. */
+export async function stoaJoinAvailable() {
+  try {
+    await execFileAsync(STOA_BIN, ['join', '--help'], { timeout: 10000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}

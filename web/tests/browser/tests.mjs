@@ -1,0 +1,413 @@
+// The Web SDK's acceptance tests (issue 4), run by run.mjs. Each test gets `ctx` (server, browser, media, track(),
+// launch(), skip(), log) and must fail when the behaviour it names breaks.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  REPO,
+  STOA_BIN,
+  TONE_HZ,
+  VIDEO,
+  Relay,
+  assert,
+  expectCode,
+  must,
+  openContext,
+  openTestPage,
+  sleep,
+  waitFor,
+} from './harness.mjs';
+
+const execFileAsync = promisify(execFile);
+let channelCounter = 0;
+/** A channel of its own for every test, so tests never see each other's users. */
+const freshChannel = (tag) => `bt-${tag}-${process.pid}-${++channelCounter}`;
+
+/** A page of the test harness in a context of its own (its own devices, storage and permissions). */
+async function harnessPage(ctx, origin = ctx.server.url, options) {
+  const context = ctx.track(await openContext(ctx.browser, origin, options));
+  return openTestPage(context, origin);
+}
+
+/** Joins, creates the fake microphone and camera tracks and publishes them. */
+async function joinAndPublish(page, appId, channel, codec = 'vp8', uid = null) {
+  const joined = await must(page, 'join', { appId, channel, codec, uid });
+  await must(page, 'createTracks');
+  await must(page, 'publish');
+  return joined;
+}
+
+/** Waits until `page` decodes `remoteUid`'s video at the fake camera's size with frames still coming. */
+async function expectRemoteVideo(page, remoteUid, { codec, what = 'remote video' } = {}) {
+  const first = await waitFor(
+    async () => {
+      const video = await must(page, 'video', remoteUid);
+      return video && video.width === VIDEO.width && video.height === VIDEO.height && video.frames > 3 ? video : false;
+    },
+    { timeout: 25000, what: `${what} of ${remoteUid} decoded at ${VIDEO.width}x${VIDEO.height}` },
+  ).catch(async (error) => {
+    const inbound = await must(page, 'inbound').catch(() => null);
+    const state = await must(page, 'state').catch(() => null);
+    throw new Error(`${error.message}\ninbound-rtp: ${JSON.stringify(inbound)}\nstate: ${JSON.stringify(state)}`);
+  });
+  await sleep(1000);
+  const later = await must(page, 'video', remoteUid);
+  assert(later.frames > first.frames, `${what}: no new frames in 1 s (${first.frames} -> ${later.frames})`);
+  const inbound = await must(page, 'inbound');
+  const videos = inbound.filter((s) => s.kind === 'video' && s.framesDecoded > 0);
+  assert(videos.length > 0, `${what}: the browser reports no inbound video with decoded frames: ${JSON.stringify(inbound)}`);
+  if (codec) {
+    const expected = `video/${codec === 'h264' ? 'H264' : codec.toUpperCase()}`;
+    assert(
+      videos.every((s) => s.codec === expected),
+      `${what}: expected codec ${expected}, the browser decodes ${videos.map((s) => s.codec).join(', ')}`,
+    );
+  }
+  return later;
+}
+
+/** Waits until the analyser on `remoteUid`'s audio hears the fake microphone's tone. */
+async function expectRemoteTone(page, remoteUid, { hz = TONE_HZ, what = 'remote audio' } = {}) {
+  return waitFor(
+    async () => {
+      const audio = await must(page, 'audio', remoteUid);
+      return audio && audio.rms > 0.01 && Math.abs(audio.peakHz - hz) < 25 ? audio : { ok: false, audio };
+    },
+    { timeout: 20000, what: `${what} of ${remoteUid} with energy at ${hz} Hz` },
+  );
+}
+
+async function twoPartyCall(ctx, codec) {
+  const { server } = ctx;
+  const channel = freshChannel(codec);
+  const alice = await harnessPage(ctx);
+  const bob = await harnessPage(ctx);
+  const aliceUid = await joinAndPublish(alice, server.appId, channel, codec);
+  const bobUid = await joinAndPublish(bob, server.appId, channel, codec);
+  const [aliceSees, bobSees] = await Promise.all([
+    expectRemoteVideo(alice, bobUid, { codec }),
+    expectRemoteVideo(bob, aliceUid, { codec }),
+  ]);
+  const [aliceHears, bobHears] = await Promise.all([expectRemoteTone(alice, bobUid), expectRemoteTone(bob, aliceUid)]);
+  ctx.log.push(
+    `${codec}: alice decodes ${aliceSees.width}x${aliceSees.height} (${aliceSees.frames} frames), hears ${aliceHears.peakHz.toFixed(0)} Hz rms ${aliceHears.rms.toFixed(3)}; ` +
+      `bob decodes ${bobSees.width}x${bobSees.height} (${bobSees.frames} frames), hears ${bobHears.peakHz.toFixed(0)} Hz rms ${bobHears.rms.toFixed(3)}`,
+  );
+  await Promise.all([must(alice, 'leave'), must(bob, 'leave')]);
+}
+
+/** The page of the error-path tests: joined to a fresh channel when `join` is set. */
+async function errorPage(ctx, { join = false } = {}) {
+  const page = await harnessPage(ctx);
+  if (join) await must(page, 'join', { appId: ctx.server.appId, channel: freshChannel('err') });
+  return page;
+}
+
+async function stateOf(page) {
+  return must(page, 'state');
+}
+
+export const tests = [
+  { name: 'two pages call each other with vp8', timeout: 60000, run: (ctx) => twoPartyCall(ctx, 'vp8') },
+  { name: 'two pages call each other with vp9', timeout: 60000, run: (ctx) => twoPartyCall(ctx, 'vp9') },
+  { name: 'two pages call each other with h264', timeout: 60000, run: (ctx) => twoPartyCall(ctx, 'h264') },
+
+  {
+    name: 'a page written like Agora\'s samples works by pointing its script tag at stoa',
+    timeout: 60000,
+    async run(ctx) {
+      const { server } = ctx;
+      const channel = freshChannel('sample');
+      const pages = [];
+      for (let i = 0; i < 2; i += 1) {
+        const context = ctx.track(await openContext(ctx.browser, server.url));
+        const page = await context.newPage();
+        await page.goto(`${server.url}/__test__/agora-sample.html`);
+        await page.fill('#appid', server.appId);
+        await page.fill('#channel', channel);
+        await page.click('#join');
+        await page.waitForSelector('#local-player video', { timeout: 15000 });
+        pages.push(page);
+      }
+      for (const page of pages) {
+        const remote = await waitFor(
+          () =>
+            page.evaluate(() => {
+              const video = document.querySelector('#remote-playerlist video');
+              return video && video.videoWidth > 0 ? { width: video.videoWidth, height: video.videoHeight } : false;
+            }),
+          { timeout: 25000, what: 'the sample page to play the remote video' },
+        );
+        assert(remote.width === VIDEO.width && remote.height === VIDEO.height, `sample page remote video is ${remote.width}x${remote.height}`);
+        const log = await page.evaluate(() => window.sampleLog);
+        assert(!log.some((line) => line.startsWith('error')), `the sample page logged errors: ${log.join(' | ')}`);
+      }
+      await pages[0].click('#leave');
+    },
+  },
+
+  {
+    name: 'refused media permission is PERMISSION_DENIED',
+    timeout: 30000,
+    async run(ctx) {
+      // A browser without the fake-UI flag: headless Chromium dismisses the permission prompt, as a user refusing it.
+      const browser = await ctx.launch({ media: ctx.media, fakeUi: false });
+      const context = ctx.track(await openContext(browser, ctx.server.url));
+      const page = await openTestPage(context, ctx.server.url);
+      await expectCode(page, 'PERMISSION_DENIED', 'createCamera');
+      await expectCode(page, 'PERMISSION_DENIED', 'createMicrophone');
+    },
+  },
+  {
+    name: 'a device id that does not exist is DEVICE_NOT_FOUND',
+    timeout: 30000,
+    async run(ctx) {
+      const page = await errorPage(ctx);
+      await expectCode(page, 'DEVICE_NOT_FOUND', 'createCamera', { cameraId: 'no-such-camera' });
+      await expectCode(page, 'DEVICE_NOT_FOUND', 'createMicrophone', { microphoneId: 'no-such-microphone' });
+    },
+  },
+  {
+    name: 'impossible camera constraints are CONSTRAINT_NOT_SATISFIED',
+    timeout: 30000,
+    async run(ctx) {
+      const page = await errorPage(ctx);
+      await expectCode(page, 'CONSTRAINT_NOT_SATISFIED', 'createCamera', {
+        encoderConfig: { width: { min: 4000 }, height: { min: 3000 } },
+      });
+    },
+  },
+  {
+    name: 'subscribing to a user who has not published is REMOTE_USER_IS_NOT_PUBLISHED',
+    timeout: 30000,
+    async run(ctx) {
+      const channel = freshChannel('nopub');
+      const quiet = await harnessPage(ctx);
+      const eager = await harnessPage(ctx);
+      const quietUid = await must(quiet, 'join', { appId: ctx.server.appId, channel });
+      await must(eager, 'join', { appId: ctx.server.appId, channel, autoSubscribe: false });
+      await waitFor(async () => (await stateOf(eager)).remoteUsers.some((u) => u.uid === quietUid), {
+        what: 'user-joined of the quiet user',
+      });
+      await expectCode(eager, 'REMOTE_USER_IS_NOT_PUBLISHED', 'subscribe', quietUid, 'video');
+      await expectCode(eager, 'REMOTE_USER_IS_NOT_PUBLISHED', 'subscribe', quietUid, 'audio');
+    },
+  },
+  {
+    name: 'publishing a second video track is CAN_NOT_PUBLISH_MULTIPLE_VIDEO_TRACKS',
+    timeout: 30000,
+    async run(ctx) {
+      const page = await errorPage(ctx);
+      await joinAndPublish(page, ctx.server.appId, freshChannel('twovideo'));
+      await expectCode(page, 'CAN_NOT_PUBLISH_MULTIPLE_VIDEO_TRACKS', 'publishSecondVideo');
+    },
+  },
+  {
+    name: 'a bad channel name is INVALID_PARAMS',
+    timeout: 30000,
+    async run(ctx) {
+      const page = await errorPage(ctx);
+      for (const channel of ['bad/name', '', 'x'.repeat(65)]) {
+        const error = await expectCode(page, 'INVALID_PARAMS', 'join', { appId: ctx.server.appId, channel });
+        ctx.log.push(`channel ${JSON.stringify(channel.slice(0, 10))}: ${error.message}`);
+      }
+    },
+  },
+  {
+    name: 'the same uid twice in a channel is UID_CONFLICT',
+    timeout: 30000,
+    async run(ctx) {
+      const channel = freshChannel('uid');
+      const first = await harnessPage(ctx);
+      const second = await harnessPage(ctx);
+      assert((await must(first, 'join', { appId: ctx.server.appId, channel, uid: 4242 })) === 4242, 'first join keeps uid 4242');
+      await expectCode(second, 'UID_CONFLICT', 'join', { appId: ctx.server.appId, channel, uid: 4242 });
+    },
+  },
+  {
+    name: 'a buffer source from a 404 URL or from garbage bytes fails with the fetch and decode codes',
+    timeout: 30000,
+    async run(ctx) {
+      const page = await errorPage(ctx);
+      await page.context().route('**/garbage.mp3', (route) =>
+        route.fulfill({ status: 200, contentType: 'audio/mpeg', body: Buffer.from('this is not audio at all '.repeat(40)) }),
+      );
+      await expectCode(page, 'FETCH_AUDIO_FILE_FAILED', 'createBufferSource', `${ctx.server.url}/no-such-file.mp3`);
+      await expectCode(page, 'DECODE_AUDIO_FILE_FAILED', 'createBufferSource', `${ctx.server.url}/garbage.mp3`);
+    },
+  },
+
+  {
+    name: 'a dropped websocket reconnects by itself and media flows again (resumed session)',
+    timeout: 60000,
+    run: (ctx) => reconnection(ctx, { downMs: 0 }),
+  },
+  {
+    name: 'a websocket down longer than the session timeout reconnects, re-publishes and re-subscribes',
+    timeout: 75000,
+    run: (ctx) => reconnection(ctx, { downMs: 4000 }),
+  },
+
+  {
+    name: 'browser and Rust SDK (stoa join) hear and see each other',
+    timeout: 90000,
+    run: interopWithRustSdk,
+  },
+
+  { name: 'the demo page holds a call between two tabs', timeout: 60000, run: demoCall },
+];
+
+/**
+ * Alice reaches the server through a relay; the relay drops her sockets (and, with `downMs`, refuses new ones for
+ * that long). Her page must go RECONNECTING then CONNECTED with no call from the application, and video must flow
+ * both ways afterwards.
+ */
+async function reconnection(ctx, { downMs }) {
+  const { server } = ctx;
+  const relay = await Relay.start(server.port);
+  try {
+    const channel = freshChannel('reconnect');
+    const alice = await harnessPage(ctx, relay.url);
+    const bob = await harnessPage(ctx);
+    const aliceUid = await joinAndPublish(alice, server.appId, channel);
+    const bobUid = await joinAndPublish(bob, server.appId, channel);
+    await Promise.all([expectRemoteVideo(alice, bobUid), expectRemoteVideo(bob, aliceUid)]);
+    const before = await stateOf(alice);
+
+    relay.refuse(downMs > 0);
+    relay.cut();
+    await waitFor(async () => (await stateOf(alice)).states.includes('RECONNECTING'), {
+      timeout: 10000,
+      what: 'alice to report RECONNECTING after her socket was cut',
+    });
+    if (downMs > 0) {
+      await sleep(downMs);
+      relay.refuse(false);
+    }
+    const after = await waitFor(
+      async () => {
+        const state = await stateOf(alice);
+        const i = state.states.lastIndexOf('RECONNECTING');
+        return i >= 0 && state.states.slice(i + 1).includes('CONNECTED') && state.connectionState === 'CONNECTED' ? state : false;
+      },
+      { timeout: 20000, what: 'alice to go from RECONNECTING back to CONNECTED' },
+    );
+    assert(
+      !after.states.slice(after.states.lastIndexOf('RECONNECTING')).includes('DISCONNECTED'),
+      `alice went DISCONNECTED while reconnecting: ${after.states.join(' -> ')}`,
+    );
+    // Media after the reconnection: frames keep arriving on both sides (the decoded-frame counters must grow).
+    const [aliceSees, bobSees] = await Promise.all([
+      expectRemoteVideo(alice, bobUid, { what: 'alice, after reconnecting, receiving bob' }),
+      expectRemoteVideo(bob, aliceUid, { what: 'bob receiving alice after her reconnection' }),
+    ]);
+    const bobEvents = (await stateOf(bob)).events.map((e) => `${e.name}${e.detail ? `(${e.detail})` : ''}`);
+    ctx.log.push(
+      `alice states: ${after.states.join(' -> ')}; relay connections accepted: ${relay.accepted}; ` +
+        `alice subscribe calls ${before.subscribeCalls} -> ${after.subscribeCalls}; bob saw: ${bobEvents.join(', ')}; ` +
+        `frames after: alice ${aliceSees.frames}, bob ${bobSees.frames}`,
+    );
+  } finally {
+    await relay.stop();
+  }
+}
+
+/**
+ * `stoa join` (the Rust SDK) publishes a sine and records what it receives; the page publishes the fake camera. The
+ * page must hear the sine at its frequency, and the Rust side must decode the page's video at the camera's size.
+ */
+async function interopWithRustSdk(ctx) {
+  try {
+    await execFileAsync(STOA_BIN, ['join', '--help'], { timeout: 10000 });
+  } catch {
+    ctx.skip('`stoa join` does not exist in this build yet (the Rust SDK command line is being written)');
+  }
+  const { server } = ctx;
+  const channel = freshChannel('interop');
+  const sineHz = 880;
+  const record = await mkdtemp(path.join(os.tmpdir(), 'stoa-join-'));
+  try {
+    const page = await harnessPage(ctx);
+    const pageUid = await joinAndPublish(page, server.appId, channel);
+    const rust = execFileAsync(
+      STOA_BIN,
+      [
+        'join', '--server', server.url, '--app-id', server.appId, '--channel', channel,
+        '--audio', `sine:${sineHz}`, '--video', `testsrc:320x240@15`, '--record', record, '--duration', '12',
+      ],
+      { timeout: 45000, maxBuffer: 4 << 20 },
+    );
+    const rustUid = await waitFor(
+      async () => (await stateOf(page)).remoteUsers.find((u) => u.hasAudio)?.uid ?? false,
+      { timeout: 15000, what: 'the Rust SDK user to publish audio' },
+    );
+    const heard = await expectRemoteTone(page, rustUid, { hz: sineHz, what: 'the Rust SDK sine' });
+    const seen = await expectRemoteVideo(page, rustUid, { what: 'the Rust SDK video' }).catch((error) => error);
+    const { stdout } = await rust;
+    const summary = JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
+    const files = await readdir(record);
+    const videoFile = files.find((f) => f === `${pageUid}.video.json`);
+    assert(videoFile, `stoa join recorded no ${pageUid}.video.json (files: ${files.join(', ')}; summary ${JSON.stringify(summary)})`);
+    const video = JSON.parse(await readFile(path.join(record, videoFile), 'utf8'));
+    const width = video.width ?? video.last?.width ?? video.frames?.at?.(-1)?.width;
+    const height = video.height ?? video.last?.height ?? video.frames?.at?.(-1)?.height;
+    const frames = typeof video.frames === 'number' ? video.frames : video.frames?.length ?? video.decoded_frames ?? video.frames_decoded;
+    assert(width === VIDEO.width && height === VIDEO.height, `the Rust SDK decoded the page's video at ${width}x${height}: ${JSON.stringify(video).slice(0, 300)}`);
+    assert(frames > 10, `the Rust SDK decoded only ${frames} frames of the page's video`);
+    ctx.log.push(`page hears the Rust sine at ${heard.peakHz.toFixed(0)} Hz (rms ${heard.rms.toFixed(3)}); Rust decodes ${width}x${height}, ${frames} frames`);
+    // Video from Rust to the page is beyond the issue's list; report it without failing on it.
+    if (seen instanceof Error) ctx.log.push(`note: page did not decode the Rust SDK's video: ${seen.message.split('\n')[0]}`);
+  } finally {
+    await rm(record, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Two tabs on the demo page at `/`: join, publish microphone and camera, see each other in the remote grid. The first
+ * tab's screenshot is docs/demo.png.
+ */
+async function demoCall(ctx) {
+  const { server } = ctx;
+  const channel = freshChannel('demo');
+  const tabs = [];
+  for (const name of ['tab-one', 'tab-two']) {
+    const context = ctx.track(await openContext(ctx.browser, server.url));
+    const page = await context.newPage();
+    await page.goto(`${server.url}/`);
+    const appId = await page.inputValue('#app-id');
+    assert(appId === server.appId, `the demo's app id field holds ${JSON.stringify(appId)}, not the dev app ${server.appId}`);
+    await page.fill('#channel', channel);
+    await page.fill('#uid', name === 'tab-one' ? '1001' : '1002');
+    // Join without the automatic start, then publish with the buttons, as a person clicking through would.
+    await page.uncheck('#auto-publish');
+    await page.click('#join');
+    await page.waitForSelector('body[data-state="CONNECTED"]', { timeout: 15000 });
+    await page.click('#toggle-mic');
+    await page.click('#toggle-camera');
+    await page.waitForSelector('#local-player video', { timeout: 15000 });
+    await page.waitForSelector('#toggle-camera.on:not([disabled])', { timeout: 15000 });
+    tabs.push(page);
+  }
+  for (const [page, remote] of [
+    [tabs[0], 1002],
+    [tabs[1], 1001],
+  ]) {
+    await waitFor(
+      () =>
+        page.evaluate((uid) => {
+          const video = document.querySelector(`#remote-${uid} video`);
+          return video && video.videoWidth > 0 && video.currentTime > 0.5;
+        }, remote),
+      { timeout: 25000, what: `the demo page to show remote user ${remote}'s video` },
+    );
+  }
+  const errors = await tabs[0].locator('#errors li').allInnerTexts();
+  assert(errors.length === 0, `the demo page shows errors: ${errors.join(' | ')}`);
+  await sleep(500);
+  await tabs[0].screenshot({ path: path.join(REPO, 'docs/demo.png') });
+  await tabs[0].click('#leave');
+  await tabs[0].waitForSelector('body[data-state="DISCONNECTED"]', { timeout: 10000 });
+  ctx.log.push('screenshot saved to docs/demo.png');
+}
