@@ -169,7 +169,7 @@ export class Relay {
 /** Makes (once) the y4m and wav files the fake devices play: a moving test pattern and a steady tone. */
 export async function makeFakeMedia(dir) {
   const video = path.join(dir, `testsrc-${VIDEO.width}x${VIDEO.height}.y4m`);
-  const audio = path.join(dir, `sine-${TONE_HZ}.wav`);
+  const audio = path.join(dir, `tone-${TONE_HZ}-half-scale.wav`);
   const ffmpeg = ['-hide_banner', '-loglevel', 'error', '-y'];
   if (!(await exists(video))) {
     await execFileAsync('ffmpeg', [
@@ -181,8 +181,9 @@ export async function makeFakeMedia(dir) {
   if (!(await exists(audio))) {
     await execFileAsync('ffmpeg', [
       ...ffmpeg,
-      '-f', 'lavfi', '-i', `sine=frequency=${TONE_HZ}:sample_rate=48000`,
-      '-t', '5', '-ac', '1', audio,
+      // Loud (half scale): the microphone's noise suppression and gain control take a good part of a steady tone.
+      '-f', 'lavfi', '-i', `aevalsrc=0.5*sin(2*PI*${TONE_HZ}*t):s=48000:d=5`,
+      '-ac', '1', audio,
     ]);
   }
   return { video, audio };

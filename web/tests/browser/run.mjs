@@ -30,6 +30,8 @@ async function cleanup() {
   browsers.clear();
   await server?.stop().catch(() => {});
 }
+// A test that timed out may still have page calls in flight; their failures must not end the run.
+process.on('unhandledRejection', (error) => console.log(`        (late failure after a test ended: ${error?.message ?? error})`));
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, async () => {
     await cleanup();
