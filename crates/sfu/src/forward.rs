@@ -25,7 +25,8 @@ pub(crate) struct Munger {
 
 #[derive(Debug)]
 struct MungerState {
-    ssrc: Ssrc,
+    /// `None` after [`Munger::resume_later`]: the next packet, whatever its SSRC, continues the stream.
+    ssrc: Option<Ssrc>,
     first_in: u64,
     out_base: u64,
     ts_offset: u32,
@@ -43,6 +44,16 @@ impl Munger {
         }
     }
 
+    /// For a new subscription on the same outgoing stream (a reused m-line): its first packet continues right
+    /// after the last one sent, with the timestamp advanced by the time that passed, instead of mapping the
+    /// publisher's sequence (which moved on meanwhile and would look like a burst of loss).
+    pub(crate) fn resume_later(mut self) -> Self {
+        if let Some(s) = &mut self.state {
+            s.ssrc = None;
+        }
+        self
+    }
+
     /// The outgoing (extended sequence number, RTP timestamp) for an incoming packet, or `None` to drop it.
     pub(crate) fn map(
         &mut self,
@@ -54,7 +65,7 @@ impl Munger {
     ) -> Option<(u64, u32)> {
         let s = match &mut self.state {
             None => self.state.insert(MungerState {
-                ssrc,
+                ssrc: Some(ssrc),
                 first_in: in_seq,
                 out_base: self.seq_base,
                 ts_offset: self.ts_base.wrapping_sub(in_ts),
@@ -62,13 +73,13 @@ impl Munger {
                 last_out_ts: self.ts_base,
                 last_arrival: arrival,
             }),
-            Some(s) if s.ssrc != ssrc => {
+            Some(s) if s.ssrc != Some(ssrc) => {
                 let elapsed = arrival.saturating_duration_since(s.last_arrival);
                 let ticks = (elapsed.as_micros() as u64 * clock_rate as u64 / 1_000_000).max(1);
                 let ts = s.last_out_ts.wrapping_add(ticks as u32);
                 let next = s.max_out + 1;
                 *s = MungerState {
-                    ssrc,
+                    ssrc: Some(ssrc),
                     first_in: in_seq,
                     out_base: next,
                     ts_offset: ts.wrapping_sub(in_ts),
@@ -165,6 +176,20 @@ mod tests {
         assert_eq!(m.map(ssrc, 70_003, 10000, now, 90_000).unwrap().0, 0x126);
         // Older than the start: dropped.
         assert_eq!(m.map(ssrc, 69_999, 0, now, 90_000), None);
+    }
+
+    #[test]
+    fn a_resumed_stream_continues_after_its_last_packet() {
+        let now = Instant::now();
+        let mut m = Munger::new(5 | (100u64 << 32));
+        let a: Ssrc = 1.into();
+        assert_eq!(m.map(a, 10, 0, now, 48_000), Some((5, 100)));
+        assert_eq!(m.map(a, 11, 960, now, 48_000), Some((6, 1060)));
+        // Same publisher SSRC, 1 s and 50 packets later.
+        let mut m = m.resume_later();
+        let later = now + Duration::from_secs(1);
+        assert_eq!(m.map(a, 61, 48_960, later, 48_000), Some((7, 1060 + 48_000)));
+        assert_eq!(m.map(a, 62, 49_920, later, 48_000), Some((8, 1060 + 48_960)));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use tracing::{debug, warn};
 
 use crate::demux;
 use crate::error::SfuError;
-use crate::forward::Subscription;
+use crate::forward::{Munger, Subscription};
 use crate::keyframe;
 use crate::sdp_scan;
 use crate::types::TransportKind;
@@ -92,19 +92,33 @@ struct Track {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SlotState {
-    /// In an offer waiting for the answer.
+    /// Carries a subscription in an offer waiting for the answer.
     Offered,
+    /// Carries a subscription (or did until it ended: then it is made inactive in the next offer).
     Active,
-    /// Stopped in an offer waiting for the answer.
-    Stopping,
+    /// Made inactive in an offer waiting for the answer.
+    Deactivating,
+    /// Inactive and free: the next subscription of the same kind reuses this m-line.
+    Idle,
 }
 
 /// An m-line the router added to a subscriber transport.
+///
+/// Ended subscriptions leave their m-line inactive (`a=inactive`, port kept) rather than stopped (port 0), and the
+/// next subscription of the same kind turns it back to sendonly: str0m cannot recycle a stopped slot in its own
+/// offers, so stopping would grow the subscriber SDP by one m-line per unsubscribe, forever. This way the SDP has
+/// at most as many m-lines per kind as the participant ever had subscriptions at once.
 struct DownSlot {
     mid: Mid,
-    /// `None` after the subscription ended: the m-line is stopped in the next offer.
+    kind: MediaKind,
+    /// `None` after the subscription ended.
     sub: Option<SubKey>,
     state: SlotState,
+    /// The slot was inactive before this offer (reused rather than added).
+    reused: bool,
+    /// The last subscription's rewriting state: the next one on this m-line (same SSRC) continues its sequence
+    /// numbers and timestamps, so the receiver sees one stream and not a jump.
+    carry: Option<Munger>,
 }
 
 struct Participant {
@@ -537,16 +551,19 @@ impl Router {
             if let Some(mid) = sub.mid {
                 if let Some(slot) = p.slots.iter_mut().find(|s| s.mid == mid) {
                     slot.sub = None;
+                    slot.carry = Some(sub.munger);
                 }
                 mark_dirty(key.subscriber, p, &mut self.outputs);
             }
         }
     }
 
-    /// The subscriber transport's offer with the pending changes: a sendonly m-line for each new subscription
-    /// (msid `stoa-<publisher> stoa-<publisher>-<kind>`) and stopped m-lines for ended ones. `Ok(None)` when there
-    /// is nothing to negotiate, or an offer is still waiting for its answer ([`Event::NegotiationNeeded`] comes
-    /// again after the answer if changes accumulated meanwhile).
+    /// The subscriber transport's offer with the pending changes: a sendonly m-line for each new subscription and
+    /// inactive m-lines for ended ones. A new subscription reuses an inactive m-line of its kind when there is one
+    /// (same mid and SSRC, sequence numbers continued), else adds one (msid `stoa-<publisher>
+    /// stoa-<publisher>-<kind>`; a reused m-line keeps its first msid, so clients map tracks by mid). `Ok(None)`
+    /// when there is nothing to negotiate, or an offer is still waiting for its answer
+    /// ([`Event::NegotiationNeeded`] comes again after the answer if changes accumulated meanwhile).
     pub fn create_subscriber_offer(&mut self, id: ParticipantId, now: Instant) -> Result<Option<String>, SfuError> {
         self.begin(now);
         let Some(p) = self.participants.get_mut(&id) else {
@@ -563,9 +580,32 @@ impl Router {
         let built = guard(|| {
             let mut api = session.rtc.sdp_api();
             let new_ufrag = restart.then(|| api.ice_restart(true).ufrag);
+            // Ended subscriptions first: their m-lines go inactive in this offer.
+            let mut deactivated = Vec::new();
+            for (i, slot) in p.slots.iter().enumerate() {
+                if slot.sub.is_none() && slot.state == SlotState::Active {
+                    api.set_direction(slot.mid, Direction::Inactive);
+                    deactivated.push(i);
+                }
+            }
+            // Idle m-lines stay inactive (a no-op unless a failed offer had turned one back to sendonly).
+            for slot in p.slots.iter().filter(|s| s.state == SlotState::Idle) {
+                api.set_direction(slot.mid, Direction::Inactive);
+            }
+            // New subscriptions: an idle m-line of the kind if any (`Some(slot index)`), else a new one.
             let mut added = Vec::new();
+            let mut taken: Vec<usize> = Vec::new();
             for key in &p.subs {
                 if self.subs.get(key).is_some_and(|s| s.mid.is_none()) {
+                    let idle = p.slots.iter().enumerate().position(|(i, slot)| {
+                        slot.state == SlotState::Idle && slot.kind == key.kind && !taken.contains(&i)
+                    });
+                    if let Some(i) = idle {
+                        taken.push(i);
+                        api.set_direction(p.slots[i].mid, Direction::SendOnly);
+                        added.push((*key, p.slots[i].mid, Some(i)));
+                        continue;
+                    }
                     let stream = format!("stoa-{}", key.publisher);
                     let track = format!("stoa-{}-{}", key.publisher, key.kind);
                     let mid = api.add_media(
@@ -575,38 +615,49 @@ impl Router {
                         Some(track),
                         None,
                     );
-                    added.push((*key, mid));
+                    added.push((*key, mid, None));
                 }
             }
-            let mut stopped = Vec::new();
-            for (i, slot) in p.slots.iter().enumerate() {
-                if slot.sub.is_none() && slot.state == SlotState::Active {
-                    api.stop_media(slot.mid);
-                    stopped.push(i);
-                }
-            }
-            (api.apply(), added, stopped, new_ufrag)
+            (api.apply(), added, deactivated, new_ufrag)
         });
-        let Ok((applied, added, stopped, new_ufrag)) = built else {
+        let Ok((applied, added, deactivated, new_ufrag)) = built else {
             self.fail_session(sid, DisconnectReason::Failed);
             self.finish(now);
             return Err(SfuError::Internal);
         };
         p.dirty = false;
         p.notified = false;
-        for i in stopped {
-            p.slots[i].state = SlotState::Stopping;
+        for i in deactivated {
+            p.slots[i].state = SlotState::Deactivating;
         }
         let offer = applied.map(|(offer, pending)| {
-            for (key, mid) in &added {
-                if let Some(sub) = self.subs.get_mut(key) {
-                    sub.mid = Some(*mid);
+            for (key, mid, reused) in added {
+                let carry = match reused {
+                    Some(i) => {
+                        let slot = &mut p.slots[i];
+                        slot.sub = Some(key);
+                        slot.state = SlotState::Offered;
+                        slot.reused = true;
+                        slot.carry.take()
+                    }
+                    None => {
+                        p.slots.push(DownSlot {
+                            mid,
+                            kind: key.kind,
+                            sub: Some(key),
+                            state: SlotState::Offered,
+                            reused: false,
+                            carry: None,
+                        });
+                        None
+                    }
+                };
+                if let Some(sub) = self.subs.get_mut(&key) {
+                    sub.mid = Some(mid);
+                    if let Some(munger) = carry {
+                        sub.munger = munger.resume_later();
+                    }
                 }
-                p.slots.push(DownSlot {
-                    mid: *mid,
-                    sub: Some(*key),
-                    state: SlotState::Offered,
-                });
             }
             p.pending_offer = Some(pending);
             if let Some(ufrag) = new_ufrag {
@@ -645,10 +696,12 @@ impl Router {
                 let connected = session.rtc.is_connected();
                 for slot in &mut p.slots {
                     match slot.state {
+                        SlotState::Deactivating => slot.state = SlotState::Idle,
                         SlotState::Offered => {
                             slot.state = SlotState::Active;
+                            slot.reused = false;
                             let Some(key) = slot.sub else {
-                                // Unsubscribed while offered: stop it in the next offer.
+                                // Unsubscribed while offered: made inactive in the next offer.
                                 p.dirty = true;
                                 continue;
                             };
@@ -666,24 +719,29 @@ impl Router {
                                 }
                             }
                         }
-                        SlotState::Stopping | SlotState::Active => {}
+                        SlotState::Active | SlotState::Idle => {}
                     }
                 }
-                p.slots.retain(|s| s.state != SlotState::Stopping);
                 session.pending_ufrag = None;
                 Ok(())
             }
             Ok(Err(e)) => {
-                // The offer is void: its new m-lines are offered again next time. str0m stopped the m-lines of
-                // the failed offer locally already, so they are forgotten.
-                for slot in &p.slots {
+                // The offer is void: its subscriptions are offered again next time. str0m stopped the m-lines
+                // the failed offer added locally already, so they are forgotten; reused and deactivated ones are
+                // idle (their direction is set again by the next offer that uses them).
+                for slot in &mut p.slots {
                     if slot.state == SlotState::Offered
                         && let Some(sub) = slot.sub.and_then(|key| self.subs.get_mut(&key))
                     {
                         sub.mid = None;
                     }
+                    if slot.state == SlotState::Deactivating || (slot.state == SlotState::Offered && slot.reused) {
+                        slot.state = SlotState::Idle;
+                        slot.sub = None;
+                        slot.reused = false;
+                    }
                 }
-                p.slots.retain(|s| s.state == SlotState::Active);
+                p.slots.retain(|s| s.state != SlotState::Offered);
                 p.dirty = true;
                 if let Some(ufrag) = session.pending_ufrag.take() {
                     if self.by_ufrag.get(&ufrag) == Some(&sid) {

@@ -88,11 +88,11 @@ fn fifty_cycles_release_everything() {
                 net.router.remove_participant(a, net.now).unwrap();
             }
             2 => {
-                // Explicit unsubscribe (the m-lines are stopped by a new SDP round) and unpublish.
+                // Explicit unsubscribe (the m-lines go inactive in a new SDP round) and unpublish.
                 net.router.unsubscribe(b, a, MediaKind::Audio, net.now).unwrap();
                 net.router.unsubscribe(b, a, MediaKind::Video, net.now).unwrap();
                 net.drain_router();
-                assert!(net.negotiate_subscriber(cb, b), "an offer stopping the m-lines");
+                assert!(net.negotiate_subscriber(cb, b), "an offer making the m-lines inactive");
                 assert!(!net.negotiate_subscriber(cb, b), "then nothing to negotiate");
                 net.router.unpublish(a, MediaKind::Video, net.now).unwrap();
                 net.router.unpublish(a, MediaKind::Audio, net.now).unwrap();
@@ -456,7 +456,7 @@ fn changes_during_a_pending_offer_wait_for_the_next_round() {
     assert_eq!(net.router_event_count(needed), 2, "announced again after the answer");
     assert!(
         net.negotiate_subscriber(cb, bob),
-        "the second round adds video and stops audio"
+        "the second round adds video and makes audio inactive"
     );
     assert!(!net.negotiate_subscriber(cb, bob));
     assert_eq!(net.router.subscription_count(), 1);
@@ -470,8 +470,11 @@ fn changes_during_a_pending_offer_wait_for_the_next_round() {
         })
         .unwrap();
     assert!(
-        net.clients[cb].rtc.media(audio_mid).is_some_and(|m| m.disabled()),
-        "Bob's audio m-line is stopped"
+        net.clients[cb]
+            .rtc
+            .media(audio_mid)
+            .is_some_and(|m| m.direction() == Direction::Inactive),
+        "Bob's audio m-line is inactive (kept for reuse)"
     );
 
     let pt = net.clients[c].pt_for(mids[1], Codec::Vp8);

@@ -559,7 +559,8 @@ impl EngineCore {
     }
 }
 
-/// One m-section of an SDP: kind (`audio`, `video`, ...), mid, and whether its port is non-zero.
+/// One m-section of an SDP: kind (`audio`, `video`, ...), mid, and whether it is active (port non-zero, not
+/// `a=inactive`).
 #[derive(Debug, PartialEq)]
 struct Section {
     kind: String,
@@ -588,6 +589,11 @@ fn media_sections(sdp: &str) -> Vec<Section> {
             && let Some((_, _, slot)) = &mut current
         {
             *slot = Some(mid.trim().to_string());
+        } else if line == "a=inactive"
+            && let Some((_, active, _)) = &mut current
+        {
+            // The SFU parks ended subscriptions as inactive m-lines and reuses them for the next one.
+            *active = false;
         }
     }
     finish(current);
