@@ -105,12 +105,13 @@ pub fn router(
     tokio::spawn(crate::media::run(media_socket, media_rx, done_tx, shared.clone()));
     tokio::spawn(run_hub(shared.clone(), hub_rx, media_tx, done_rx));
     let router = Router::new()
-        .route("/", get(index))
+        .route("/status", get(index))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .route("/api/v1/gateway", post(gateway))
         .route("/api/v1/string-uid", post(string_uid))
         .route("/ws", get(websocket))
+        .merge(crate::web::routes())
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(shared.clone());
     (router, shared)

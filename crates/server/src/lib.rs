@@ -10,6 +10,7 @@ pub mod hub;
 pub mod media;
 pub mod metrics;
 pub mod store;
+pub mod web;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
