@@ -119,6 +119,15 @@ try {
     console.log(name, JSON.stringify(m));
     if (!(m.width > 0 && m.height > 0 && m.video?.receiveBytes > 0 && m.peak > 0.001)) failed = true;
   }
+  // Drop a's signalling socket: it must go RECONNECTING then CONNECTED by itself, and video must keep decoding.
+  const before = await b.evaluate(() => Object.values(window.client.getRemoteVideoStats())[0]?.receiveBytes ?? 0);
+  await a.evaluate(() => window.client._dropSignallingLink());
+  await a.waitForTimeout(4000);
+  const after = await measure(a);
+  const bAfter = await b.evaluate(() => Object.values(window.client.getRemoteVideoStats())[0]?.receiveBytes ?? 0);
+  console.log("after drop", JSON.stringify(after.states), "b received", before, "->", bAfter);
+  if (!after.states.includes("CONNECTED->RECONNECTING") || after.states.at(-1) !== "RECONNECTING->CONNECTED") failed = true;
+  if (!(bAfter > before)) failed = true;
 } catch (error) {
   console.error(error);
   failed = true;

@@ -18,8 +18,10 @@ export type CoreEvent =
 export interface RemoteUserState {
   uid: number;
   account?: string;
-  /** Published tracks, muted and disabled ones included. */
+  /** Published tracks as the server last described them, muted and disabled ones included. */
   tracks: Map<MediaType, TrackState>;
+  /** The media types announced to the app as available (`hasAudio` / `hasVideo`). */
+  announced: Set<MediaType>;
 }
 
 export function available(track: TrackState | undefined): boolean {
@@ -27,15 +29,18 @@ export function available(track: TrackState | undefined): boolean {
 }
 
 export function hasMedia(user: RemoteUserState, mediaType: MediaType): boolean {
-  return available(user.tracks.get(mediaType));
+  return user.announced.has(mediaType);
 }
 
 const MEDIA: MediaType[] = ["audio", "video"];
 
 function userFrom(info: { uid: number; account?: string; tracks?: TrackState[] }): RemoteUserState {
-  const user: RemoteUserState = { uid: info.uid, tracks: new Map() };
+  const user: RemoteUserState = { uid: info.uid, tracks: new Map(), announced: new Set() };
   if (info.account !== undefined) user.account = info.account;
-  for (const track of info.tracks ?? []) user.tracks.set(track.media_type, { ...track });
+  for (const track of info.tracks ?? []) {
+    user.tracks.set(track.media_type, { ...track });
+    if (available(track)) user.announced.add(track.media_type);
+  }
   return user;
 }
 
@@ -100,6 +105,7 @@ export class ClientCore {
         if (!before && after) events.push({ kind: "user-published", uid: info.uid, mediaType });
       }
       known.tracks = fresh.tracks;
+      known.announced = fresh.announced;
     }
     for (const uid of [...this.users.keys()]) {
       if (!seen.has(uid)) {
@@ -125,17 +131,18 @@ export class ClientCore {
       case "user_published": {
         const user = this.users.get(frame.uid);
         if (!user) return [];
-        const was = hasMedia(user, frame.media_type);
         user.tracks.set(frame.media_type, { media_type: frame.media_type, muted: false, enabled: true });
-        return was ? [] : [{ kind: "user-published", uid: frame.uid, mediaType: frame.media_type }];
+        if (user.announced.has(frame.media_type)) return [];
+        user.announced.add(frame.media_type);
+        return [{ kind: "user-published", uid: frame.uid, mediaType: frame.media_type }];
       }
       case "user_unpublished": {
         const user = this.users.get(frame.uid);
         if (!user) return [];
-        const was = hasMedia(user, frame.media_type);
         // Still available means it was not muted or disabled first: it is unpublished.
-        if (hasMedia(user, frame.media_type)) user.tracks.delete(frame.media_type);
-        return was ? [{ kind: "user-unpublished", uid: frame.uid, mediaType: frame.media_type }] : [];
+        if (available(user.tracks.get(frame.media_type))) user.tracks.delete(frame.media_type);
+        if (!user.announced.delete(frame.media_type)) return [];
+        return [{ kind: "user-unpublished", uid: frame.uid, mediaType: frame.media_type }];
       }
       case "user_info_updated": {
         const user = this.users.get(frame.uid);
