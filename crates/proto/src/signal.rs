@@ -11,6 +11,11 @@ use crate::error::RtcError;
 /// Largest text frame the server reads; longer frames are answered with `INVALID_PARAMS` and counted.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 
+/// Largest `publish` or `subscriber_answer` frame, whose SDP grows with codecs and remote users: a Chromium
+/// audio+video offer is 6-10 KiB, and the answer to a subscriber offer for 16 remote users publishing audio and
+/// video is about 70 KiB (JSON-escaped). Other frames keep [`MAX_FRAME_BYTES`].
+pub const MAX_SDP_FRAME_BYTES: usize = 256 * 1024;
+
 /// How a client asks for its uid.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum UidArg {
@@ -401,12 +406,15 @@ impl ServerFrame {
 /// request fails instead of hanging.
 pub fn parse_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, (Option<u32>, RtcError)> {
     use crate::error::ErrorCode;
-    if text.len() > max_bytes {
+    if text.len() > max_bytes && !(text.len() <= MAX_SDP_FRAME_BYTES && carries_sdp(text)) {
         return Err((
             leading_id(text),
             RtcError::new(
                 ErrorCode::InvalidParams,
-                format!("frame of {} bytes exceeds {max_bytes}", text.len()),
+                format!(
+                    "frame of {} bytes exceeds {max_bytes} ({MAX_SDP_FRAME_BYTES} for publish and subscriber_answer)",
+                    text.len()
+                ),
             ),
         ));
     }
@@ -420,6 +428,17 @@ pub fn parse_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, (
             RtcError::new(ErrorCode::InvalidParams, format!("malformed frame: {e}")),
         )
     })
+}
+
+/// Whether a frame is a `publish` or `subscriber_answer` (the frames allowed up to [`MAX_SDP_FRAME_BYTES`]).
+/// Reads only the `type` field: nothing else is allocated.
+fn carries_sdp(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct TypeOnly<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: std::borrow::Cow<'a, str>,
+    }
+    serde_json::from_str::<TypeOnly>(text).is_ok_and(|frame| matches!(&*frame.kind, "publish" | "subscriber_answer"))
 }
 
 /// The id of a frame too large to parse, when it comes first (as clients write it): `{"id":N,...`. Only the first
@@ -491,6 +510,25 @@ mod tests {
             "the id of an oversized frame is recovered when it comes first"
         );
         assert_eq!(leading_id(r#" { "id" : 42 , "type":"x"}"#), Some(42));
+
+        // SDP frames have their own, larger bound.
+        let sdp = "a=x\\r\\n".repeat(MAX_FRAME_BYTES / 4);
+        let answer = format!(r#"{{"id":2,"type":"subscriber_answer","answer":"{sdp}"}}"#);
+        assert!(answer.len() > MAX_FRAME_BYTES);
+        assert!(matches!(
+            parse_client_frame(&answer, MAX_FRAME_BYTES).unwrap().request,
+            Request::SubscriberAnswer { .. }
+        ));
+        let offer = format!(r#"{{"type":"publish","id":3,"tracks":[],"offer":"{sdp}"}}"#);
+        assert!(
+            parse_client_frame(&offer, MAX_FRAME_BYTES).is_ok(),
+            "key order does not matter"
+        );
+        let huge = "a=x\\r\\n".repeat(MAX_SDP_FRAME_BYTES / 4);
+        let huge = format!(r#"{{"id":4,"type":"subscriber_answer","answer":"{huge}"}}"#);
+        let (id, err) = parse_client_frame(&huge, MAX_FRAME_BYTES).unwrap_err();
+        assert_eq!((id, err.code), (Some(4), ErrorCode::InvalidParams));
+        assert!(err.detail.contains("exceeds"));
         for no_id in [
             r#"{"type":"x","id":1}"#,
             r#"{"id":99999999999}"#,

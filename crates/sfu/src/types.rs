@@ -141,7 +141,8 @@ pub struct RouterConfig {
     /// A transport with a completed SDP exchange that has not connected (ICE + DTLS) within this time is reported
     /// [`DisconnectReason::ConnectTimeout`].
     pub connect_timeout: Duration,
-    /// Longest SDP accepted (bytes). Browser offers are 5-15 KiB.
+    /// Longest SDP accepted (bytes). Browser offers are 5-15 KiB; a subscriber SDP for 16 remote users with audio
+    /// and video is about 70 KiB (every codec on every m-line).
     pub max_sdp_len: usize,
     /// Most m-lines accepted in a publisher offer.
     pub max_publisher_mlines: usize,
@@ -152,7 +153,7 @@ impl Default for RouterConfig {
         RouterConfig {
             keyframe_request_interval: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(20),
-            max_sdp_len: 64 * 1024,
+            max_sdp_len: 256 * 1024,
             max_publisher_mlines: 16,
         }
     }

@@ -210,3 +210,46 @@ fn a_freed_mline_serves_another_publisher() {
         "Carol's frame, then Dave's on the same m-line"
     );
 }
+
+/// A subscriber of 16 remote users, each publishing audio and video: the offer (every codec str0m supports on
+/// every m-line) and a client's answer stay within the router's SDP limit, which the signalling frame limit for
+/// SDP frames covers (docs/protocol.md).
+#[test]
+fn sixteen_remote_users_fit_the_sdp_limits() {
+    let mut net = Net::new();
+    let bob = ParticipantId(1);
+    net.add_participant(bob);
+    let cb = net.add_client("bob", all_codecs);
+    for n in 0..16u64 {
+        let id = ParticipantId(100 + n);
+        net.add_participant(id);
+        let c = net.add_client("publisher", codecs(Codec::H264));
+        net.publish(c, id, &[MediaKind::Audio, MediaKind::Video]);
+        for kind in [MediaKind::Audio, MediaKind::Video] {
+            net.router.subscribe(bob, id, kind, net.now).unwrap();
+        }
+    }
+    let offer = net.router.create_subscriber_offer(bob, net.now).unwrap().unwrap();
+    net.drain_router();
+    let parsed = SdpOffer::from_sdp_string(&offer).unwrap();
+    let answer = net.clients[cb]
+        .rtc
+        .sdp_api()
+        .accept_offer(parsed)
+        .unwrap()
+        .to_sdp_string();
+    net.drain_client(cb);
+    // As a JSON string, each CRLF takes four bytes.
+    let escaped = |sdp: &str| sdp.len() + sdp.matches("\r\n").count() * 2 + sdp.matches('"').count();
+    println!(
+        "16 users x (audio + video): offer {} bytes ({} escaped), answer {} bytes ({} escaped)",
+        offer.len(),
+        escaped(&offer),
+        answer.len(),
+        escaped(&answer)
+    );
+    assert_eq!(mlines(&offer), (32, 32));
+    let limit = net.router.config().max_sdp_len;
+    assert!(offer.len() < limit && answer.len() < limit);
+    net.router.subscriber_answer(bob, &answer, net.now).unwrap();
+}
