@@ -22,9 +22,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::engine::{
-    Engine, EngineSender, LocalAudioTrack, LocalTrack, NewTrack, Publication, RemoteAudioTrack, RemoteShared,
-    RemoteTrack,
+    Engine, EngineSender, LocalAudioTrack, LocalTrack, LocalVideoTrack, NewTrack, Publication, RemoteAudioTrack,
+    RemoteShared, RemoteTrack, RemoteVideoTrack,
 };
+use crate::media::video::VideoCodec;
 use crate::state::{ClientState, ConnectionState, Event, RemoteUser, Uid};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -432,6 +433,19 @@ async fn publish_tracks(shared: Arc<Shared>, tracks: Vec<LocalTrack>) -> Result<
                 "a client publishes one audio track at a time: mix the audio into it",
             ));
         }
+        let video = inner
+            .media
+            .published
+            .iter()
+            .chain(&fresh)
+            .filter(|t| t.media_type() == MediaType::Video)
+            .count();
+        if video > 1 {
+            return Err(RtcError::new(
+                ErrorCode::CanNotPublishMultipleVideoTracks,
+                "can not publish multiple video tracks",
+            ));
+        }
         let uid = match &inner.uid {
             Some(Uid::Number(n)) => n.to_string(),
             Some(Uid::Account(a)) => a.clone(),
@@ -442,6 +456,22 @@ async fn publish_tracks(shared: Arc<Shared>, tracks: Vec<LocalTrack>) -> Result<
     if fresh.is_empty() {
         return Ok(());
     }
+    // Video is encoded with the client's codec: refuse what this SDK cannot encode before negotiating.
+    let video_codec = if fresh.iter().any(|t| t.media_type() == MediaType::Video) {
+        let codec = VideoCodec::try_from(shared.config.codec)?;
+        for track in &fresh {
+            if let LocalTrack::Video(video) = track {
+                crate::media::video::VideoEncoderConfig {
+                    codec,
+                    ..video.config()
+                }
+                .validate()?;
+            }
+        }
+        Some(codec)
+    } else {
+        None
+    };
     let engine = ensure_engine(&shared).await?;
     let new_tracks = fresh
         .iter()
@@ -499,6 +529,9 @@ async fn publish_tracks(shared: Arc<Shared>, tracks: Vec<LocalTrack>) -> Result<
                 link: link.clone(),
                 mid,
                 engine: engine.clone(),
+                video_codec: (track.media_type() == MediaType::Video)
+                    .then_some(video_codec)
+                    .flatten(),
             });
             inner.media.published.push(track.clone());
         }
@@ -589,12 +622,6 @@ async fn subscribe_track(shared: Arc<Shared>, uid: Uid, media_type: MediaType) -
     };
     joined()?;
     published_user()?;
-    if media_type == MediaType::Video {
-        return Err(RtcError::new(
-            ErrorCode::NotSupported,
-            "subscribing to video is not supported by the Rust SDK yet",
-        ));
-    }
     let _turn = shared.negotiation.lock().await;
     joined()?;
     let user = published_user()?;
@@ -613,7 +640,7 @@ async fn subscribe_track(shared: Arc<Shared>, uid: Uid, media_type: MediaType) -
         media_type,
     };
     let remote = RemoteShared::new(user.uid.clone(), user.uint_uid, media_type);
-    let track = RemoteTrack::Audio(RemoteAudioTrack { shared: remote.clone() });
+    let track = RemoteTrack::new(remote.clone());
     let mid = match request(&shared, subscribe()).await? {
         // The server kept the subscription (the track was muted or disabled): same m-line, new track.
         Reply::Ok if dormant.is_some() => {
@@ -927,13 +954,16 @@ impl Client {
     }
 
     /// `publish`: sends local tracks to the channel; others get `user-published` for each track that is enabled and
-    /// not muted. Accepts `&LocalAudioTrack`, `LocalTrack`s, or a list of them: `client.publish([&track])`.
+    /// not muted. Accepts `&LocalAudioTrack`, `&LocalVideoTrack`, `LocalTrack`s, or a list of them:
+    /// `client.publish([&track])`, `client.publish([LocalTrack::from(&audio), LocalTrack::from(&video)])`.
+    /// Video is encoded with [`ClientConfig::codec`] (VP8, VP9 or H.264; AV1 and H.265 are `NOT_SUPPORTED`).
     /// Tracks already published here are skipped.
     ///
     /// Errors: `INVALID_OPERATION` before joining ("Can't publish stream, haven't joined yet!") and for an audience
     /// member in live mode; `INVALID_PARAMS` for an empty list; `TRACK_IS_DISABLED` for a disabled track;
     /// `INVALID_LOCAL_TRACK` for a closed track or one published by another client; `INVALID_OPERATION` for a second
-    /// audio track (mix audio into one track); the server's refusals (e.g. no publish privilege) as it sends them.
+    /// audio track (mix audio into one track); `CAN_NOT_PUBLISH_MULTIPLE_VIDEO_TRACKS` for a second video track;
+    /// the server's refusals (e.g. no publish privilege) as it sends them.
     ///
     /// Cancel-safe: once started the negotiation finishes even if the future is dropped.
     pub async fn publish<T: Into<LocalTrack>>(&self, tracks: impl IntoIterator<Item = T>) -> Result<(), RtcError> {
@@ -943,6 +973,11 @@ impl Client {
 
     /// `publish` for one audio track.
     pub async fn publish_audio(&self, track: &LocalAudioTrack) -> Result<(), RtcError> {
+        self.publish([track]).await
+    }
+
+    /// `publish` for one video track.
+    pub async fn publish_video(&self, track: &LocalVideoTrack) -> Result<(), RtcError> {
         self.publish([track]).await
     }
 
@@ -968,8 +1003,7 @@ impl Client {
     ///
     /// Errors: `INVALID_OPERATION` before joining ("Can't subscribe stream, not joined"); `INVALID_REMOTE_USER`
     /// when the user is not in the channel; `REMOTE_USER_IS_NOT_PUBLISHED` when it has no available track of that
-    /// type (checked here from [`RemoteUser::has_audio`] / `has_video`, and by the server); `NOT_SUPPORTED` for
-    /// video, which this SDK does not receive yet.
+    /// type (checked here from [`RemoteUser::has_audio`] / `has_video`, and by the server).
     ///
     /// Cancel-safe like [`Client::publish`].
     pub async fn subscribe(&self, user: impl Into<Uid>, media_type: MediaType) -> Result<RemoteTrack, RtcError> {
@@ -980,8 +1014,15 @@ impl Client {
     pub async fn subscribe_audio(&self, user: impl Into<Uid>) -> Result<RemoteAudioTrack, RtcError> {
         match self.subscribe(user, MediaType::Audio).await? {
             RemoteTrack::Audio(track) => Ok(track),
-            #[allow(unreachable_patterns)]
             _ => Err(RtcError::new(ErrorCode::UnexpectedError, "not an audio track")),
+        }
+    }
+
+    /// [`Client::subscribe`] to the user's video.
+    pub async fn subscribe_video(&self, user: impl Into<Uid>) -> Result<RemoteVideoTrack, RtcError> {
+        match self.subscribe(user, MediaType::Video).await? {
+            RemoteTrack::Video(track) => Ok(track),
+            _ => Err(RtcError::new(ErrorCode::UnexpectedError, "not a video track")),
         }
     }
 

@@ -39,8 +39,9 @@ pub mod state;
 
 pub use client::{Client, ClientConfig, Codec, RetryConfig};
 pub use engine::{
-    EncodedAudioFrame, FRAME_QUEUE, LocalAudioTrack, LocalAudioTrackStats, LocalTrack, RemoteAudioTrack,
-    RemoteAudioTrackStats, RemoteTrack,
+    ENCODED_VIDEO_QUEUE, EncodedAudioFrame, EncodedVideoFrame, FRAME_QUEUE, LocalAudioTrack, LocalAudioTrackStats,
+    LocalTrack, LocalVideoTrack, LocalVideoTrackStats, RemoteAudioTrack, RemoteAudioTrackStats, RemoteTrack,
+    RemoteVideoTrack, RemoteVideoTrackStats, VIDEO_FRAME_QUEUE,
 };
 pub use state::{ConnectionState, Event, RemoteUser, Uid};
 pub use stoa_proto::signal::{ClientRole, DisconnectReason, MediaType, Mode, UserInfoMessage, UserLeftReason};

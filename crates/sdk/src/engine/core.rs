@@ -18,12 +18,15 @@ use std::time::{Duration, Instant};
 use stoa_proto::{ErrorCode, RtcError};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, Frequency, MediaData, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, Frequency, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 
-use super::track::{EncodedAudioFrame, RemoteShared, SendShared};
+use super::track::{EncodedAudioFrame, RemoteShared, SendShared, lock};
+use super::video::EncodedVideoFrame;
+use crate::media::video::{EncodedVideo, VideoCodec, VideoDecoderPipeline, is_keyframe};
 use crate::media::{EncodedAudio, OPUS_FRAME_DURATION, OPUS_FRAME_SAMPLES, OpusDecoderPipeline, signal};
+use stoa_proto::signal::MediaType;
 
 /// Which transport (and socket) a datagram belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,6 +63,8 @@ const AUDIO_REORDER_PACKETS: usize = 3;
 const AUDIO_REORDER_WAIT: Duration = Duration::from_millis(60);
 /// Concealed runs at least this long count as freezes in the stats.
 const FREEZE_FRAMES: u64 = 10;
+/// A video receiver that cannot decode asks for a keyframe at most this often (the server throttles too).
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 
 struct Peer {
     side: Side,
@@ -130,15 +135,35 @@ impl Peer {
 struct Outgoing {
     kind: MediaKind,
     send: Arc<SendShared>,
-    /// Next RTP timestamp (48 kHz for audio).
+    /// Next RTP timestamp for audio (48 kHz); for video (90 kHz), the last frame's, unwrapped.
     rtp_time: u64,
     last_write: Option<Instant>,
+    /// Video: the encoder's timestamp of the last frame written.
+    last_encoder_rtp: Option<u32>,
 }
 
 /// A subscription's m-line.
 struct Incoming {
     track: Arc<RemoteShared>,
-    decoder: Option<OpusDecoderPipeline>,
+    decoder: Decoder,
+    last_keyframe_request: Option<Instant>,
+}
+
+/// A subscription's decoder, made on the first frame.
+enum Decoder {
+    None,
+    Opus(OpusDecoderPipeline),
+    Video(VideoDecoderPipeline),
+}
+
+impl Incoming {
+    fn new(track: Arc<RemoteShared>) -> Incoming {
+        Incoming {
+            track,
+            decoder: Decoder::None,
+            last_keyframe_request: None,
+        }
+    }
 }
 
 struct PendingPublish {
@@ -258,6 +283,7 @@ impl EngineCore {
                     send,
                     rtp_time: u64::from(rand::random::<u32>()),
                     last_write: None,
+                    last_encoder_rtp: None,
                 },
             );
         }
@@ -324,6 +350,40 @@ impl EngineCore {
         self.drain(now);
     }
 
+    /// Sends one encoded video frame on `mid` (str0m packetizes it). Frames for an unknown m-line, or before the
+    /// transport is connected, are dropped (and counted).
+    pub(crate) fn write_video(&mut self, mid: Mid, codec: VideoCodec, frame: EncodedVideo, now: Instant) {
+        let Some(out) = self.outgoing.get_mut(&mid) else { return };
+        if !self.publisher.connected {
+            lock(&out.send.stats).dropped += 1;
+            // What reaches the receiver first must be a keyframe.
+            out.send
+                .keyframe_wanted
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        // The encoder's 32-bit clock, unwrapped onto the stream's random start.
+        if let Some(last) = out.last_encoder_rtp {
+            out.rtp_time += u64::from(frame.rtp_timestamp.wrapping_sub(last));
+        }
+        out.last_encoder_rtp = Some(frame.rtp_timestamp);
+        let rtp_time = MediaTime::new(out.rtp_time, Frequency::NINETY_KHZ);
+        let Some(writer) = self.publisher.rtc.writer(mid) else {
+            return;
+        };
+        let Some(pt) = video_payload_type(writer.payload_params(), codec) else {
+            tracing::warn!(%mid, %codec, "the server did not accept this video codec");
+            lock(&out.send.stats).dropped += 1;
+            return;
+        };
+        let bytes = frame.data.len();
+        match writer.write(pt, now, rtp_time, frame.data) {
+            Ok(()) => lock(&out.send.stats).sent(bytes, now),
+            Err(e) => tracing::debug!(%mid, "video frame not sent: {e}"),
+        }
+        self.drain(now);
+    }
+
     // --------------------------------------------------------------------------------------------------------------
     // Subscribing
 
@@ -339,16 +399,17 @@ impl EngineCore {
             return Err(unexpected("the subscriber transport failed"));
         }
         let sections = media_sections(offer);
+        let kind = track.media_type.as_str();
         // The m-line that became active with this offer (str0m may recycle a stopped slot, so "new" is not enough).
         let new_mid = sections
             .iter()
             .rev()
-            .find(|s| s.active && s.kind == "audio" && !self.active_sub_mids.contains(&s.mid))
+            .find(|s| s.active && s.kind == kind && !self.active_sub_mids.contains(&s.mid))
             .map(|s| s.mid.clone())
             .ok_or_else(|| {
                 RtcError::new(
                     ErrorCode::UnexpectedResponse,
-                    "the subscriber offer adds no audio m-line",
+                    format!("the subscriber offer adds no {kind} m-line"),
                 )
             })?;
         let parsed = SdpOffer::from_sdp_string(offer)
@@ -359,7 +420,7 @@ impl EngineCore {
             answer.map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("SDP offer refused: {e}")))?;
         self.active_sub_mids = sections.into_iter().filter(|s| s.active).map(|s| s.mid).collect();
         let mid = Mid::from(new_mid.as_str());
-        self.incoming.insert(mid, Incoming { track, decoder: None });
+        self.incoming.insert(mid, Incoming::new(track));
         Ok((answer.to_sdp_string(), mid))
     }
 
@@ -372,7 +433,7 @@ impl EngineCore {
 
     /// Delivers what arrives on `mid` to `track` from now on, with a fresh decoder (the previous track ended).
     pub(crate) fn rebind(&mut self, mid: Mid, track: Arc<RemoteShared>) {
-        if let Some(old) = self.incoming.insert(mid, Incoming { track, decoder: None }) {
+        if let Some(old) = self.incoming.insert(mid, Incoming::new(track)) {
             old.track.end();
         }
     }
@@ -480,9 +541,21 @@ impl EngineCore {
                 }
             }
             Event::MediaData(data) if side == Side::Subscriber => self.on_media(data, now),
+            Event::KeyframeRequest(request) if side == Side::Publisher => {
+                if let Some(out) = self.outgoing.get(&request.mid) {
+                    tracing::debug!(mid = %request.mid, kind = ?request.kind, "keyframe requested");
+                    out.send
+                        .keyframe_wanted
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
             Event::MediaEgressStats(stats) => {
                 if let Some(out) = self.outgoing.get(&stats.mid) {
                     let mut s = out.send.stats.lock().unwrap_or_else(|e| e.into_inner());
+                    s.rtp_packets = Some(stats.packets);
+                    s.plis = stats.plis;
+                    s.firs = stats.firs;
+                    s.nacks = stats.nacks;
                     s.rtt = stats.rtt.or(s.rtt);
                     s.loss_fraction = stats.loss.or(s.loss_fraction);
                     if let Some(remote) = &stats.remote {
@@ -499,6 +572,23 @@ impl EngineCore {
         let Some(incoming) = self.incoming.get_mut(&data.mid) else {
             return;
         };
+        if incoming.track.media_type == MediaType::Video {
+            let wants_keyframe = on_video(incoming, &data, now);
+            let due = incoming
+                .last_keyframe_request
+                .is_none_or(|at| now.saturating_duration_since(at) >= KEYFRAME_REQUEST_INTERVAL);
+            if wants_keyframe && due {
+                incoming.last_keyframe_request = Some(now);
+                lock(&incoming.track.stats).video.keyframe_requests += 1;
+                if let Some(mut writer) = self.subscriber.rtc.writer(data.mid)
+                    && let Err(e) = writer.request_keyframe(data.rid, KeyframeRequestKind::Pli)
+                {
+                    tracing::debug!(mid = %data.mid, "keyframe request not sent: {e}");
+                }
+                self.drain(now);
+            }
+            return;
+        }
         let track = incoming.track.clone();
         let seq = **data.seq_range.end();
         let gap = {
@@ -517,8 +607,8 @@ impl EngineCore {
         }
         let payload: &[u8] = &data.data;
         let decoder = match &mut incoming.decoder {
-            Some(decoder) => decoder,
-            slot @ None => {
+            Decoder::Opus(decoder) => decoder,
+            slot => {
                 // The TOC byte's stereo flag picks the output layout for the whole stream.
                 let channels = if payload.first().is_some_and(|toc| toc & 0x04 != 0) {
                     2
@@ -526,7 +616,11 @@ impl EngineCore {
                     1
                 };
                 match OpusDecoderPipeline::new(channels) {
-                    Ok(decoder) => slot.insert(decoder),
+                    Ok(decoder) => {
+                        *slot = Decoder::Opus(decoder);
+                        let Decoder::Opus(decoder) = slot else { return };
+                        decoder
+                    }
                     Err(e) => return tracing::warn!("no Opus decoder: {e}"),
                 }
             }
@@ -557,6 +651,101 @@ impl EngineCore {
             track.deliver_pcm(frame);
         }
     }
+}
+
+/// Handles one whole video frame of a subscription: counts it, hands it to encoded-frame receivers, decodes it when
+/// someone wants pictures. Returns whether the sender should be asked for a keyframe (frames were lost, or the
+/// decoder cannot go on without one).
+fn on_video(incoming: &mut Incoming, data: &MediaData, now: Instant) -> bool {
+    let track = incoming.track.clone();
+    let codec = match data.params.spec().codec {
+        Codec::Vp8 => VideoCodec::Vp8,
+        Codec::Vp9 => VideoCodec::Vp9,
+        Codec::H264 => VideoCodec::H264,
+        other => {
+            tracing::debug!(?other, "video in a codec this SDK does not decode");
+            return false;
+        }
+    };
+    let first_seq = **data.seq_range.start();
+    let last_seq = **data.seq_range.end();
+    {
+        let mut stats = lock(&track.stats);
+        if stats.packets_in(first_seq, last_seq, data.data.len(), now).is_none() {
+            return false;
+        }
+        stats.video.codec = Some(codec);
+        stats.video.frames_received += 1;
+        stats.video.received.tick(now);
+    }
+    let keyframe = is_keyframe(codec, &data.data);
+    track.deliver_encoded_video(&EncodedVideoFrame {
+        codec,
+        data: data.data.clone(),
+        keyframe,
+        contiguous: data.contiguous,
+        rtp_timestamp: data.time.numer(),
+        sequence: last_seq,
+        received_at: data.network_time,
+    });
+    let lost = !data.contiguous;
+    if !track.wants_video() {
+        // Nobody decodes: a gap is still worth a keyframe for encoded-frame receivers.
+        incoming.decoder = Decoder::None;
+        return lost && !keyframe;
+    }
+    let decoder = match &mut incoming.decoder {
+        Decoder::Video(decoder) if decoder.codec() == codec => decoder,
+        slot => match VideoDecoderPipeline::new(codec) {
+            Ok(decoder) => {
+                *slot = Decoder::Video(decoder);
+                let Decoder::Video(decoder) = slot else { return false };
+                decoder
+            }
+            Err(e) => {
+                tracing::warn!("no {codec} decoder: {e}");
+                return false;
+            }
+        },
+    };
+    if lost {
+        decoder.frame_lost();
+    }
+    let skipped_before = decoder.stats().frames_skipped;
+    match decoder.decode(&data.data) {
+        Ok(Some(frame)) => {
+            lock(&track.stats).video.decoded_at(now, frame.width, frame.height);
+            track.deliver_video(frame, now);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::debug!("video frame not decoded: {e}"),
+    }
+    let skipped = decoder.stats().frames_skipped - skipped_before;
+    if skipped > 0 {
+        lock(&track.stats).video.frames_skipped += skipped;
+    }
+    decoder.needs_keyframe()
+}
+
+/// The payload type the server accepted for `codec` on a publisher m-line (H.264: packetization mode 1, what
+/// str0m's packetizer produces).
+fn video_payload_type<'a>(
+    mut params: impl Iterator<Item = &'a str0m::format::PayloadParams>,
+    codec: VideoCodec,
+) -> Option<str0m::media::Pt> {
+    let wanted = match codec {
+        VideoCodec::Vp8 => Codec::Vp8,
+        VideoCodec::Vp9 => Codec::Vp9,
+        VideoCodec::H264 => Codec::H264,
+    };
+    params
+        .find(|p| {
+            let spec = p.spec();
+            spec.codec == wanted
+                && (wanted != Codec::H264 || spec.format.packetization_mode == Some(1))
+                && (wanted != Codec::Vp9 || spec.format.profile_id.is_none_or(|id| id == 0))
+        })
+        .map(|p| p.pt())
 }
 
 /// One m-section of an SDP: kind (`audio`, `video`, ...), mid, and whether it is active (port non-zero, not

@@ -16,6 +16,7 @@ mod core;
 #[cfg(test)]
 mod tests;
 mod track;
+mod video;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -33,8 +34,19 @@ pub use track::{
     RemoteAudioTrackStats, RemoteTrack,
 };
 pub(crate) use track::{Publication, RemoteShared};
+pub use video::{
+    ENCODED_VIDEO_QUEUE, EncodedVideoFrame, LocalVideoTrack, LocalVideoTrackStats, RemoteVideoTrack,
+    RemoteVideoTrackStats, VIDEO_FRAME_QUEUE,
+};
 
 use crate::media::EncodedAudio;
+use crate::media::video::{EncodedVideo, VideoCodec};
+
+/// An encoded frame on its way to the engine task.
+pub(crate) enum Outbound {
+    Audio(EncodedAudio),
+    Video(VideoCodec, EncodedVideo),
+}
 
 /// Encoded frames waiting for the engine task; more are dropped (and counted by the track).
 const MEDIA_QUEUE: usize = 256;
@@ -68,7 +80,7 @@ enum Control {
 #[derive(Clone)]
 pub(crate) struct EngineSender {
     control: mpsc::UnboundedSender<Control>,
-    media: mpsc::Sender<(Mid, EncodedAudio)>,
+    media: mpsc::Sender<(Mid, Outbound)>,
 }
 
 fn gone() -> RtcError {
@@ -78,7 +90,12 @@ fn gone() -> RtcError {
 impl EngineSender {
     /// Queues an encoded frame; false when it was dropped (queue full or engine gone).
     pub(crate) fn audio(&self, mid: Mid, packet: EncodedAudio) -> bool {
-        self.media.try_send((mid, packet)).is_ok()
+        self.media.try_send((mid, Outbound::Audio(packet))).is_ok()
+    }
+
+    /// Queues an encoded video frame; false when it was dropped (queue full or engine gone).
+    pub(crate) fn video(&self, mid: Mid, codec: VideoCodec, frame: EncodedVideo) -> bool {
+        self.media.try_send((mid, Outbound::Video(codec, frame))).is_ok()
     }
 
     pub(crate) fn unpublish(&self, mid: Mid) {
@@ -206,7 +223,7 @@ async fn run(
     mut core: EngineCore,
     sockets: [UdpSocket; 2],
     mut control: mpsc::UnboundedReceiver<Control>,
-    mut media: mpsc::Receiver<(Mid, EncodedAudio)>,
+    mut media: mpsc::Receiver<(Mid, Outbound)>,
     mut shutdown: oneshot::Receiver<()>,
 ) {
     let [publisher, subscriber] = sockets;
@@ -236,7 +253,10 @@ async fn run(
                 Ok((len, source)) => core.handle_datagram(Side::Subscriber, source, &buf_sub[..len], Instant::now()),
                 Err(e) => tracing::debug!("media receive failed: {e}"),
             },
-            Some((mid, packet)) = media.recv() => core.write_audio(mid, packet, Instant::now()),
+            Some((mid, frame)) = media.recv() => match frame {
+                Outbound::Audio(packet) => core.write_audio(mid, packet, Instant::now()),
+                Outbound::Video(codec, frame) => core.write_video(mid, codec, frame, Instant::now()),
+            },
             command = control.recv() => match command {
                 Some(command) => apply(&mut core, command),
                 None => break,

@@ -11,7 +11,9 @@ use str0m::media::Mid;
 use tokio::sync::mpsc;
 
 use super::EngineSender;
+use super::video::{EncodedVideoFrame, LocalVideoTrack, RemoteVideoTrack, VideoRecvStats};
 use crate::client::ClientLink;
+use crate::media::video::{VideoCodec, VideoFrame};
 use crate::media::{AudioEncoderConfig, AudioFrame, OpusEncoderPipeline};
 use crate::state::Uid;
 
@@ -19,11 +21,11 @@ use crate::state::Uid;
 /// 10 s of audio.
 pub const FRAME_QUEUE: usize = 500;
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn new_track_id(prefix: &str) -> String {
+pub(crate) fn new_track_id(prefix: &str) -> String {
     let n: u64 = rand::random();
     format!("{prefix}-{n:016x}")
 }
@@ -37,12 +39,14 @@ fn new_track_id(prefix: &str) -> String {
 #[non_exhaustive]
 pub enum LocalTrack {
     Audio(LocalAudioTrack),
+    Video(LocalVideoTrack),
 }
 
 impl LocalTrack {
     pub fn media_type(&self) -> MediaType {
         match self {
             LocalTrack::Audio(_) => MediaType::Audio,
+            LocalTrack::Video(_) => MediaType::Video,
         }
     }
 
@@ -50,24 +54,28 @@ impl LocalTrack {
     pub fn track_id(&self) -> &str {
         match self {
             LocalTrack::Audio(track) => track.track_id(),
+            LocalTrack::Video(track) => track.track_id(),
         }
     }
 
     pub fn is_closed(&self) -> bool {
         match self {
             LocalTrack::Audio(track) => track.is_closed(),
+            LocalTrack::Video(track) => track.is_closed(),
         }
     }
 
     pub fn enabled(&self) -> bool {
         match self {
             LocalTrack::Audio(track) => track.enabled(),
+            LocalTrack::Video(track) => track.enabled(),
         }
     }
 
     pub fn muted(&self) -> bool {
         match self {
             LocalTrack::Audio(track) => track.muted(),
+            LocalTrack::Video(track) => track.muted(),
         }
     }
 
@@ -91,12 +99,14 @@ impl LocalTrack {
                 .publication
                 .as_ref()
                 .map(|p| p.link.client_id()),
+            LocalTrack::Video(track) => track.published_on(),
         }
     }
 
     pub(crate) fn send_shared(&self) -> Arc<SendShared> {
         match self {
             LocalTrack::Audio(track) => track.inner.send.clone(),
+            LocalTrack::Video(track) => track.send_shared(),
         }
     }
 
@@ -104,6 +114,7 @@ impl LocalTrack {
     pub(crate) fn attach(&self, publication: Publication) {
         match self {
             LocalTrack::Audio(track) => lock(&track.inner.state).publication = Some(publication),
+            LocalTrack::Video(track) => track.attach(publication),
         }
     }
 
@@ -111,6 +122,7 @@ impl LocalTrack {
     pub(crate) fn detach(&self) -> Option<Mid> {
         match self {
             LocalTrack::Audio(track) => lock(&track.inner.state).publication.take().map(|p| p.mid),
+            LocalTrack::Video(track) => track.detach(),
         }
     }
 }
@@ -127,6 +139,18 @@ impl From<LocalAudioTrack> for LocalTrack {
     }
 }
 
+impl From<&LocalVideoTrack> for LocalTrack {
+    fn from(track: &LocalVideoTrack) -> Self {
+        LocalTrack::Video(track.clone())
+    }
+}
+
+impl From<LocalVideoTrack> for LocalTrack {
+    fn from(track: LocalVideoTrack) -> Self {
+        LocalTrack::Video(track)
+    }
+}
+
 impl From<&LocalTrack> for LocalTrack {
     fn from(track: &LocalTrack) -> Self {
         track.clone()
@@ -138,12 +162,16 @@ pub(crate) struct Publication {
     pub(crate) link: ClientLink,
     pub(crate) mid: Mid,
     pub(crate) engine: EngineSender,
+    /// The client's video codec (`ClientConfig.codec`), for video tracks.
+    pub(crate) video_codec: Option<VideoCodec>,
 }
 
 /// Counters of a published track, written by the engine.
 #[derive(Debug, Default)]
 pub(crate) struct SendShared {
     pub(crate) stats: Mutex<SendStats>,
+    /// The server asked for a keyframe (PLI or FIR): the next frame a video track encodes is one.
+    pub(crate) keyframe_wanted: AtomicBool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -159,19 +187,32 @@ pub(crate) struct SendStats {
     pub(crate) window_start: Option<Instant>,
     pub(crate) window_bytes: u64,
     pub(crate) bitrate_bps: u64,
+    /// Frames written to the transport (one per `sent`), and their rate over the last second.
+    pub(crate) frames: u64,
+    pub(crate) window_frames: u64,
+    pub(crate) frame_rate: f64,
+    /// RTP packets and keyframe requests as str0m counts them (every second), retransmissions included.
+    pub(crate) rtp_packets: Option<u64>,
+    pub(crate) plis: u64,
+    pub(crate) firs: u64,
+    pub(crate) nacks: u64,
 }
 
 impl SendStats {
     pub(crate) fn sent(&mut self, bytes: usize, now: Instant) {
         self.bytes += bytes as u64;
         self.packets += 1;
+        self.frames += 1;
         let start = *self.window_start.get_or_insert(now);
         self.window_bytes += bytes as u64;
+        self.window_frames += 1;
         let elapsed = now.saturating_duration_since(start);
         if elapsed >= Duration::from_secs(1) {
             self.bitrate_bps = (self.window_bytes as f64 * 8.0 / elapsed.as_secs_f64()) as u64;
+            self.frame_rate = self.window_frames as f64 / elapsed.as_secs_f64();
             self.window_start = Some(now);
             self.window_bytes = 0;
+            self.window_frames = 0;
         }
     }
 }
@@ -386,12 +427,14 @@ impl LocalAudioTrack {
 #[non_exhaustive]
 pub enum RemoteTrack {
     Audio(RemoteAudioTrack),
+    Video(RemoteVideoTrack),
 }
 
 impl RemoteTrack {
     pub fn media_type(&self) -> MediaType {
         match self {
             RemoteTrack::Audio(_) => MediaType::Audio,
+            RemoteTrack::Video(_) => MediaType::Video,
         }
     }
 
@@ -399,6 +442,7 @@ impl RemoteTrack {
     pub fn uid(&self) -> &Uid {
         match self {
             RemoteTrack::Audio(track) => track.uid(),
+            RemoteTrack::Video(track) => track.uid(),
         }
     }
 
@@ -406,19 +450,39 @@ impl RemoteTrack {
     pub fn into_audio(self) -> Option<RemoteAudioTrack> {
         match self {
             RemoteTrack::Audio(track) => Some(track),
+            RemoteTrack::Video(_) => None,
+        }
+    }
+
+    /// The video track, if this is one.
+    pub fn into_video(self) -> Option<RemoteVideoTrack> {
+        match self {
+            RemoteTrack::Video(track) => Some(track),
+            RemoteTrack::Audio(_) => None,
+        }
+    }
+
+    /// A track handle for a subscription of `shared.media_type`.
+    pub(crate) fn new(shared: Arc<RemoteShared>) -> RemoteTrack {
+        match shared.media_type {
+            MediaType::Audio => RemoteTrack::Audio(RemoteAudioTrack { shared }),
+            MediaType::Video => RemoteTrack::Video(RemoteVideoTrack { shared }),
+        }
+    }
+
+    fn shared(&self) -> &Arc<RemoteShared> {
+        match self {
+            RemoteTrack::Audio(track) => &track.shared,
+            RemoteTrack::Video(track) => &track.shared,
         }
     }
 
     pub(crate) fn end(&self) {
-        match self {
-            RemoteTrack::Audio(track) => track.shared.end(),
-        }
+        self.shared().end();
     }
 
     pub(crate) fn is_ended(&self) -> bool {
-        match self {
-            RemoteTrack::Audio(track) => track.is_ended(),
-        }
+        self.shared().ended.load(Ordering::SeqCst)
     }
 }
 
@@ -471,19 +535,22 @@ pub struct RemoteAudioTrackStats {
 }
 
 #[derive(Default)]
-struct Sinks {
+pub(crate) struct Sinks {
     pcm: Vec<mpsc::Sender<AudioFrame>>,
     encoded: Vec<mpsc::Sender<EncodedAudioFrame>>,
+    pub(crate) video: Vec<mpsc::Sender<VideoFrame>>,
+    pub(crate) encoded_video: Vec<mpsc::Sender<EncodedVideoFrame>>,
 }
 
 /// What a remote track shares with the engine.
 pub(crate) struct RemoteShared {
     pub(crate) uid: Uid,
     pub(crate) id: String,
+    pub(crate) media_type: MediaType,
     pub(crate) created: Instant,
-    sinks: Mutex<Sinks>,
+    pub(crate) sinks: Mutex<Sinks>,
     pub(crate) stats: Mutex<RecvStats>,
-    ended: AtomicBool,
+    pub(crate) ended: AtomicBool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -503,31 +570,39 @@ pub(crate) struct RecvStats {
     pub(crate) bitrate_bps: u64,
     pub(crate) current_loss: f64,
     pub(crate) frames_dropped: u64,
+    pub(crate) video: VideoRecvStats,
 }
 
 impl RecvStats {
     /// Records a packet with extended sequence number `seq` of `bytes` payload bytes. Returns the number of
     /// packets missing just before it, or `None` when it is late or a duplicate.
     pub(crate) fn packet(&mut self, seq: u64, bytes: usize, now: Instant) -> Option<u64> {
+        self.packets_in(seq, seq, bytes, now)
+    }
+
+    /// Records the packets `first..=last` that together carried `bytes` payload bytes (one video frame). Returns
+    /// the number of packets missing just before `first`, or `None` when they are late or duplicates.
+    pub(crate) fn packets_in(&mut self, first_seq: u64, seq: u64, bytes: usize, now: Instant) -> Option<u64> {
         self.first_at.get_or_insert(now);
-        let first = *self.first_seq.get_or_insert(seq);
+        let first = *self.first_seq.get_or_insert(first_seq);
         let gap = match self.max_seq {
             Some(max) if seq <= max => {
                 self.discarded += 1;
                 return None;
             }
-            Some(max) => seq - max - 1,
+            Some(max) => first_seq.saturating_sub(max + 1),
             None => 0,
         };
+        let count = seq.saturating_sub(first_seq) + 1;
         self.max_seq = Some(seq);
-        self.packets += 1;
+        self.packets += count;
         self.bytes += bytes as u64;
         let start = *self.window_start.get_or_insert(now);
         if self.window_packets == 0 && self.window_bytes == 0 && self.window_first_expected == 0 {
-            self.window_first_expected = seq - first;
+            self.window_first_expected = first_seq - first;
         }
         self.window_bytes += bytes as u64;
-        self.window_packets += 1;
+        self.window_packets += count;
         let elapsed = now.saturating_duration_since(start);
         if elapsed >= Duration::from_secs(1) {
             self.bitrate_bps = (self.window_bytes as f64 * 8.0 / elapsed.as_secs_f64()) as u64;
@@ -545,14 +620,14 @@ impl RecvStats {
         Some(gap)
     }
 
-    fn expected(&self) -> u64 {
+    pub(crate) fn expected(&self) -> u64 {
         match (self.first_seq, self.max_seq) {
             (Some(first), Some(max)) => max - first + 1,
             _ => 0,
         }
     }
 
-    fn lost(&self) -> u64 {
+    pub(crate) fn lost(&self) -> u64 {
         self.expected().saturating_sub(self.packets)
     }
 }
@@ -562,6 +637,7 @@ impl RemoteShared {
         Arc::new(RemoteShared {
             uid,
             id: new_track_id(&format!("remote-{}-{}", uint_uid, media_type.as_str())),
+            media_type,
             created: Instant::now(),
             sinks: Mutex::new(Sinks::default()),
             stats: Mutex::new(RecvStats::default()),
@@ -609,6 +685,8 @@ impl RemoteShared {
         let mut sinks = lock(&self.sinks);
         sinks.pcm.clear();
         sinks.encoded.clear();
+        sinks.video.clear();
+        sinks.encoded_video.clear();
     }
 }
 
