@@ -25,7 +25,7 @@ use tracing::Instrument;
 
 use crate::admission::{JoinAsk, Stage, admit, lookup_app, uid_for_account};
 use crate::config::Config;
-use crate::hub::{Admitted, ConnId, Ended, Hub, HubConfig, MediaOp, Output};
+use crate::hub::{Admitted, ConnId, Ended, Hub, HubConfig, MediaOp, Output, RenewedGrant};
 use crate::media::MediaDone;
 use crate::metrics::Metrics;
 use crate::store::{App, Store};
@@ -518,14 +518,14 @@ fn apply(shared: &Shared, hub: &mut Hub, conns: &mut HashMap<ConnId, mpsc::Sende
 fn renew_token(shared: &Shared, hub: &mut Hub, conn: ConnId, id: Option<u32>, token: &str, now_ms: u64) {
     let Some(identity) = hub.identity(conn).cloned() else {
         // Not joined: the hub answers INVALID_OPERATION.
-        return hub.renew_token(conn, id, None, now_ms);
+        return hub.renew_token(conn, id, RenewedGrant::UNLIMITED, now_ms);
     };
     let certificate = shared
         .apps
         .get(&identity.app_id)
         .and_then(|app| app.certificate.clone());
     let Some(certificate) = certificate else {
-        return hub.renew_token(conn, id, None, now_ms);
+        return hub.renew_token(conn, id, RenewedGrant::UNLIMITED, now_ms);
     };
     let uid_text = identity.account.clone().unwrap_or_else(|| identity.uid.to_string());
     match check_rtc_token(
@@ -536,7 +536,15 @@ fn renew_token(shared: &Shared, hub: &mut Hub, conn: ConnId, id: Option<u32>, to
         &uid_text,
         now_ms / 1000,
     ) {
-        Ok(grant) => hub.renew_token(conn, id, Some(grant.expires_at.saturating_mul(1000)), now_ms),
+        Ok(grant) => {
+            let ms = |secs: u64| secs.saturating_mul(1000);
+            let renewed = RenewedGrant {
+                token_expires_at_ms: Some(ms(grant.expires_at)),
+                publish_audio_until_ms: grant.publish_audio_until.map(ms),
+                publish_video_until_ms: grant.publish_video_until.map(ms),
+            };
+            hub.renew_token(conn, id, renewed, now_ms)
+        }
         Err(e) => {
             let code = match e {
                 stoa_proto::token::TokenError::Expired => ErrorCode::TokenExpire,

@@ -55,6 +55,25 @@ pub struct Admitted {
     pub publish_video_until_ms: Option<u64>,
 }
 
+/// What a renewed token grants, as verified by the shell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RenewedGrant {
+    /// When the new token's join privilege ends (Unix ms); `None` for apps without a certificate.
+    pub token_expires_at_ms: Option<u64>,
+    /// Until when the new token lets the user publish (Unix ms), as in [`Admitted`].
+    pub publish_audio_until_ms: Option<u64>,
+    pub publish_video_until_ms: Option<u64>,
+}
+
+impl RenewedGrant {
+    /// Apps without a certificate: no expiry, publishing allowed.
+    pub const UNLIMITED: RenewedGrant = RenewedGrant {
+        token_expires_at_ms: None,
+        publish_audio_until_ms: Some(u64::MAX),
+        publish_video_until_ms: Some(u64::MAX),
+    };
+}
+
 /// Who a connection's session is, for checks the shell makes (e.g. verifying a renewed token).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Identity {
@@ -664,11 +683,14 @@ impl Hub {
             })
     }
 
-    /// The shell verified a new token for this connection's identity; it expires at `expires_at_ms`.
-    pub fn renew_token(&mut self, conn: ConnId, id: Option<u32>, expires_at_ms: Option<u64>, now_ms: u64) {
+    /// The shell verified a new token for this connection's identity: its expiry and its publish privileges
+    /// replace the old token's (later publishes are checked against them; tracks already published stay).
+    pub fn renew_token(&mut self, conn: ConnId, id: Option<u32>, grant: RenewedGrant, now_ms: u64) {
         let Some(sid) = self.session_of(conn, id) else { return };
         let session = self.sessions.get_mut(&sid).expect("conn maps to a live session");
-        session.token_expires_at_ms = expires_at_ms;
+        session.token_expires_at_ms = grant.token_expires_at_ms;
+        session.publish_audio_until_ms = grant.publish_audio_until_ms;
+        session.publish_video_until_ms = grant.publish_video_until_ms;
         session.will_expire_sent = false;
         self.reply_ok(conn, id);
         self.check_token(&sid, now_ms);
@@ -1026,7 +1048,11 @@ mod tests {
         let warn = ServerFrame::TokenPrivilegeWillExpire { expires_at: 100 };
         assert_eq!(frames_to(&out, 1), vec![warn.clone()]);
         assert_eq!(frames_to(&out, 2), vec![warn]);
-        hub.renew_token(2, Some(9), Some(500_000), 80_000);
+        let renewed = RenewedGrant {
+            token_expires_at_ms: Some(500_000),
+            ..RenewedGrant::UNLIMITED
+        };
+        hub.renew_token(2, Some(9), renewed, 80_000);
         assert_eq!(frames_to(&drain(&mut hub), 2), vec![ServerFrame::Ok { id: 9 }]);
         for now in [85_000, 99_999] {
             hub.heard_from(1, now);
@@ -1386,6 +1412,34 @@ mod tests {
             Some(ErrorCode::InvalidOperation),
             "the audio privilege expired"
         );
+        // A renewed token brings new publish privileges: audio until 5 s, video now granted.
+        let renewed = RenewedGrant {
+            token_expires_at_ms: Some(60_000),
+            publish_audio_until_ms: Some(5_000),
+            publish_video_until_ms: Some(5_000),
+        };
+        hub.renew_token(2, Some(40), renewed, 1_500);
+        assert_eq!(frames_to(&drain(&mut hub), 2), vec![ServerFrame::Ok { id: 40 }]);
+        hub.publish(
+            2,
+            Some(41),
+            vec![track(MediaType::Audio), track(MediaType::Video)],
+            "o".into(),
+            2_000,
+        );
+        assert!(matches!(&media_ops(&drain(&mut hub))[..], [MediaOp::Publish { .. }]));
+        hub.media_done(2, Some(41), Err(RtcError::new(ErrorCode::InvalidParams, "bad sdp")));
+        drain(&mut hub);
+        // And a renewal can take them away again.
+        let renewed = RenewedGrant {
+            token_expires_at_ms: Some(60_000),
+            publish_audio_until_ms: None,
+            publish_video_until_ms: None,
+        };
+        hub.renew_token(2, Some(42), renewed, 2_000);
+        drain(&mut hub);
+        hub.publish(2, Some(43), vec![track(MediaType::Audio)], "o".into(), 2_500);
+        assert_eq!(error_code(&drain(&mut hub), 2), Some(ErrorCode::InvalidOperation));
         // A live host that publishes cannot become audience.
         hub.set_client_role(1, Some(5), ClientRole::Host);
         hub.publish(1, Some(6), vec![track(MediaType::Audio)], "o".into(), 0);
