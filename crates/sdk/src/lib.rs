@@ -43,6 +43,7 @@ pub use engine::{
     LocalTrack, LocalVideoTrack, LocalVideoTrackStats, RemoteAudioTrack, RemoteAudioTrackStats, RemoteTrack,
     RemoteVideoTrack, RemoteVideoTrackStats, VIDEO_FRAME_QUEUE,
 };
+pub use media::buffer_source::BufferSourceAudioTrack;
 pub use state::{ConnectionState, Event, RemoteUser, Uid};
 pub use stoa_proto::signal::{ClientRole, DisconnectReason, MediaType, Mode, UserInfoMessage, UserLeftReason};
 pub use stoa_proto::{ErrorCode, RtcError};

@@ -25,6 +25,7 @@
 //! Opus comes from the system libopus (Debian: `libopus-dev`, found through `pkg-config`); resampling (rubato) and
 //! the FFT (rustfft) are pure Rust.
 
+pub mod buffer_source;
 mod opus;
 mod preset;
 mod resample;
@@ -38,6 +39,7 @@ use std::time::Duration;
 
 use stoa_proto::{ErrorCode, RtcError};
 
+pub use buffer_source::{AudioSource, AudioSourceState, BufferSourceAudioTrack, StartOptions};
 pub use opus::{DecoderStats, EncodedAudio, EncoderStats, OpusDecoderPipeline, OpusEncoderPipeline};
 pub use preset::{AudioApplication, AudioEncoderConfig, AudioEncoderPreset};
 
