@@ -483,19 +483,19 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "Downloading the online audio file failed.",
     advice: "Pass a correct online audio URL and make sure it can be reached.",
     category: "Tracks",
-    raised: "planned",
+    raised: "now",
   },
   "READ_LOCAL_AUDIO_FILE_ERROR": {
     description: "Reading the local audio file failed.",
     advice: "Pass a correct local audio file.",
     category: "Tracks",
-    raised: "planned",
+    raised: "now",
   },
   "DECODE_AUDIO_FILE_FAILED": {
     description: "Decoding the audio file failed, possibly because the browser's WebAudio does not support its encoding format.",
     advice: "Check that the browser's WebAudio supports the encoding format of the audio file.",
     category: "Tracks",
-    raised: "planned",
+    raised: "now",
   },
   "WS_ABORT": {
     description: "The WebSocket disconnected while a request to the Stoa server was in progress.",

@@ -832,8 +832,8 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "下载在线音频文件失败。",
         advice_en: "Pass a correct online audio URL and make sure it can be reached.",
         advice_zh: "填入正确的在线音频地址，并确保可以正常访问。",
-        arises: "Web SDK, when createBufferSourceAudioTrack cannot download its source URL (HTTP error, CORS, not HTTPS).",
-        raised: WEB_SDK,
+        arises: "Rust SDK (BufferSourceAudioTrack::new) and Web SDK (createBufferSourceAudioTrack), when the source URL cannot be reached or answers other than 2xx (in browsers also CORS, not HTTPS).",
+        raised: Raised::Now,
         in_seed: true,
     },
     CodeInfo {
@@ -843,8 +843,8 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "读取本地音频文件失败。",
         advice_en: "Pass a correct local audio file.",
         advice_zh: "填入正确的本地音频文件路径。",
-        arises: "Web SDK, when createBufferSourceAudioTrack cannot read the File it was given.",
-        raised: WEB_SDK,
+        arises: "Rust SDK (BufferSourceAudioTrack::new), when the file path is missing or unreadable; Web SDK, when createBufferSourceAudioTrack cannot read the File it was given.",
+        raised: Raised::Now,
         in_seed: true,
     },
     CodeInfo {
@@ -854,8 +854,8 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "音频文件解码失败，可能是因为音频文件的编码格式是浏览器 WebAudio 不支持的编码格式。",
         advice_en: "Check that the browser's WebAudio supports the encoding format of the audio file.",
         advice_zh: "检查浏览器 WebAudio 是否支持音频文件的编码格式。",
-        arises: "Web SDK, when decodeAudioData rejects the data of a buffer-source audio track.",
-        raised: WEB_SDK,
+        arises: "Rust SDK (BufferSourceAudioTrack::new), when the file is not decodable audio (symphonia: wav, flac, ogg/vorbis, mp3, aac/m4a); Web SDK, when decodeAudioData rejects the data of a buffer-source audio track.",
+        raised: Raised::Now,
         in_seed: true,
     },
     CodeInfo {
@@ -1400,7 +1400,10 @@ mod tests {
     ];
 
     /// What the foundation milestone (discovery, signalling, tokens, join/leave, roles) raises.
-    const NOW: [ErrorCode; 19] = [
+    const NOW: [ErrorCode; 22] = [
+        ErrorCode::FetchAudioFileFailed,
+        ErrorCode::ReadLocalAudioFileError,
+        ErrorCode::DecodeAudioFileFailed,
         ErrorCode::TrackIsDisabled,
         ErrorCode::CanNotPublishMultipleVideoTracks,
         ErrorCode::InvalidRemoteUser,
