@@ -1,10 +1,11 @@
 // The pieces every browser test uses: a real `stoa serve` on loopback ports, a TCP relay that can cut the page's
-// connections, known-content fake media made with ffmpeg, one headless Debian Chromium, and test pages served on the
-// server's own origin (so the SDK talks to the server that served its bundle, as in production).
+// connections, known-content fake media made with ffmpeg, one headless Debian Chromium, and test pages served on a
+// loopback origin in front of the server (so the SDK talks to the server that served its bundle, as in production).
 import { spawn, execFile } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtemp, readFile, writeFile, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,48 +112,90 @@ export class StoaServer {
 }
 
 /**
- * A TCP relay in front of the server. A page loaded through it makes every HTTP request and its signalling WebSocket
- * through it (discovery answers with the Host the page used), so `cut()` drops the page's socket exactly like a
- * network failure, and `refuse(true)` keeps the network down. Media goes to the server's UDP port directly.
+ * An HTTP front on 127.0.0.1 in front of the server: it answers `/__test__/<file>` with the test pages of ./pages and
+ * passes every other request, and the WebSocket upgrade, through to `stoa serve`. Pages therefore load from a real
+ * loopback origin (Chromium's local-network checks treat intercepted responses as public, and then block the
+ * WebSocket to 127.0.0.1), and the SDK talks to the server that served its bundle through the front (discovery
+ * answers with the Host the page used). `cut()` resets every connection, like a network failure, and `refuse(true)`
+ * keeps the network down. Media goes to the server's UDP port directly.
  */
-export class Relay {
+export class Front {
   static async start(targetPort) {
-    const relay = new Relay(targetPort);
-    await new Promise((resolve) => relay.listener.listen(0, '127.0.0.1', resolve));
-    relay.port = relay.listener.address().port;
-    relay.url = `http://127.0.0.1:${relay.port}`;
-    return relay;
+    const front = new Front(targetPort);
+    await new Promise((resolve) => front.server.listen(0, '127.0.0.1', resolve));
+    front.port = front.server.address().port;
+    front.url = `http://127.0.0.1:${front.port}`;
+    return front;
   }
 
   constructor(targetPort) {
+    this.targetPort = targetPort;
     this.refusing = false;
     this.sockets = new Set();
     this.accepted = 0;
-    this.listener = net.createServer((inbound) => {
+    this.server = http.createServer((request, response) => this.handle(request, response));
+    this.server.on('connection', (socket) => {
       this.accepted += 1;
       if (this.refusing) {
-        inbound.destroy();
+        socket.destroy();
         return;
       }
-      const outbound = net.connect(targetPort, '127.0.0.1');
-      for (const [a, b] of [
-        [inbound, outbound],
-        [outbound, inbound],
-      ]) {
-        this.sockets.add(a);
-        a.on('error', () => b.destroy());
-        a.on('close', () => {
-          this.sockets.delete(a);
-          b.destroy();
-        });
-        a.pipe(b);
-      }
+      this.keep(socket);
     });
+    this.server.on('upgrade', (request, socket, head) => this.upgrade(request, socket, head));
   }
 
-  /** Resets every relayed connection (both directions). */
+  keep(socket) {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => {});
+  }
+
+  async handle(request, response) {
+    const { pathname } = new URL(request.url, 'http://front');
+    if (pathname.startsWith('/__test__/')) {
+      const name = path.basename(pathname);
+      try {
+        const body = await readFile(path.join(HERE, 'pages', name));
+        const type = /\.m?js$/.test(name) ? 'text/javascript' : 'text/html; charset=utf-8';
+        response.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
+      } catch {
+        response.writeHead(404).end('no such test page');
+      }
+      return;
+    }
+    const upstream = http.request(
+      { host: '127.0.0.1', port: this.targetPort, method: request.method, path: request.url, headers: request.headers, agent: false },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    upstream.on('socket', (socket) => this.keep(socket));
+    upstream.on('error', () => response.destroy());
+    request.pipe(upstream);
+  }
+
+  upgrade(request, socket, head) {
+    const upstream = net.connect(this.targetPort, '127.0.0.1');
+    this.keep(upstream);
+    this.keep(socket);
+    const lines = [`${request.method} ${request.url} HTTP/1.1`];
+    for (let i = 0; i < request.rawHeaders.length; i += 2) lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
+    upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (head?.length) upstream.write(head);
+    upstream.pipe(socket);
+    socket.pipe(upstream);
+    upstream.on('close', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
+  }
+
+  /** Resets every connection through the front, both directions. */
   cut() {
-    for (const socket of this.sockets) socket.resetAndDestroy?.() ?? socket.destroy();
+    for (const socket of this.sockets) {
+      if (socket.resetAndDestroy) socket.resetAndDestroy();
+      else socket.destroy();
+    }
     this.sockets.clear();
   }
 
@@ -162,7 +205,7 @@ export class Relay {
 
   async stop() {
     this.cut();
-    await new Promise((resolve) => this.listener.close(resolve));
+    await new Promise((resolve) => this.server.close(resolve));
   }
 }
 
@@ -223,12 +266,6 @@ export async function launchChromium({ media, fakeUi = true } = {}) {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args, timeout: 30000 });
 }
 
-const pageCache = new Map();
-async function pageSource(name) {
-  if (!pageCache.has(name)) pageCache.set(name, await readFile(path.join(HERE, 'pages', name), 'utf8'));
-  return pageCache.get(name);
-}
-
 /** Every RTCPeerConnection a page creates, so tests can read the browser's own stats (codec, frames decoded). */
 const RECORD_PEER_CONNECTIONS = () => {
   const Native = window.RTCPeerConnection;
@@ -242,23 +279,13 @@ const RECORD_PEER_CONNECTIONS = () => {
 };
 
 /**
- * A browser context whose pages see the test pages of ./pages at `<origin>/__test__/<file>`, on the origin of the
- * server (or of a relay in front of it). Console errors and page errors are collected for the failure report.
+ * A browser context that records its pages' peer connections and collects their console errors and page errors for
+ * the failure report.
  */
 export async function openContext(browser, origin, { permissions } = {}) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   if (permissions) await context.grantPermissions(permissions, { origin });
   await context.addInitScript(RECORD_PEER_CONNECTIONS);
-  await context.route(`${origin}/__test__/**`, async (route) => {
-    const name = new URL(route.request().url()).pathname.slice('/__test__/'.length);
-    try {
-      const body = await pageSource(name);
-      const type = name.endsWith('.js') || name.endsWith('.mjs') ? 'text/javascript' : 'text/html';
-      await route.fulfill({ status: 200, contentType: type, body });
-    } catch {
-      await route.fulfill({ status: 404, body: 'no such test page' });
-    }
-  });
   context.logs = [];
   context.on('page', (page) => watchPage(page, context.logs));
   return context;
@@ -272,7 +299,7 @@ function watchPage(page, logs) {
   page.on('pageerror', (error) => logs.push(`[${tag()} pageerror] ${error.message}`));
 }
 
-/** Opens a test page and waits until its script is ready (the SDK bundle loaded and `window.t` defined). */
+/** Opens a test page (served by a Front at `origin`) and checks that the SDK bundle defined AgoraRTC. */
 export async function openTestPage(context, origin, file = 'harness.html') {
   const page = await context.newPage();
   await page.goto(`${origin}/__test__/${file}`, { waitUntil: 'load', timeout: 15000 });

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { StoaServer, launchChromium, makeFakeMedia, withTimeout } from './harness.mjs';
+import { Front, StoaServer, launchChromium, makeFakeMedia, withTimeout } from './harness.mjs';
 import { tests } from './tests.mjs';
 
 class Skip extends Error {}
@@ -22,12 +22,14 @@ await mkdir(mediaDir, { recursive: true });
 const results = { passed: 0, failed: 0, skipped: 0 };
 const suiteStart = Date.now();
 let server;
+let front;
 let browser;
 const browsers = new Set();
 
 async function cleanup() {
   for (const b of browsers) await b.close().catch(() => {});
   browsers.clear();
+  await front?.stop().catch(() => {});
   await server?.stop().catch(() => {});
 }
 // A test that timed out may still have page calls in flight; their failures must not end the run.
@@ -42,6 +44,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 try {
   const media = await makeFakeMedia(mediaDir);
   server = await StoaServer.start();
+  front = await Front.start(server.port);
   browser = await launchChromium({ media });
   browsers.add(browser);
   console.log(`stoa serve at ${server.url} (dev app ${server.appId}); ${browser.version ? `Chromium ${browser.version()}` : ''}`);
@@ -52,6 +55,8 @@ try {
     const extraBrowsers = [];
     const ctx = {
       server,
+      // Test pages load from here: `${origin}/__test__/<file>`, everything else passes through to the server.
+      origin: front.url,
       browser,
       media,
       contexts,
