@@ -312,6 +312,11 @@ async function reconnection(ctx, { downMs }) {
       expectRemoteVideo(bob, aliceUid, { what: 'bob receiving alice after her reconnection' }),
     ]);
     const bobEvents = (await stateOf(bob)).events.map((e) => `${e.name}${e.detail ? `(${e.detail})` : ''}`);
+    if (downMs > 0) {
+      // Proof that the outage outlived the session: the server timed alice out, so her media had to be published
+      // and subscribed again, by the SDK alone.
+      assert(bobEvents.includes('user-left(ServerTimeOut)'), `bob never saw alice time out: ${bobEvents.join(', ')}`);
+    }
     ctx.log.push(
       `alice states: ${after.states.join(' -> ')}; relay connections accepted: ${relay.accepted}; ` +
         `alice subscribe calls ${before.subscribeCalls} -> ${after.subscribeCalls}; bob saw: ${bobEvents.join(', ')}; ` +
@@ -417,6 +422,23 @@ async function demoCall(ctx) {
   }
   const errors = await tabs[0].locator('#errors li').allInnerTexts();
   assert(errors.length === 0, `the demo page shows errors: ${errors.join(' | ')}`);
+
+  // A third tab that takes a uid already in the call sees the code and the catalog's handling advice.
+  const context = ctx.track(await openContext(ctx.browser, server.url));
+  const third = await context.newPage();
+  await third.goto(`${server.url}/`);
+  await third.uncheck('#auto-publish');
+  await third.fill('#channel', channel);
+  await third.fill('#uid', '1001');
+  await third.click('#join');
+  const problem = third.locator('#errors li').first();
+  await problem.waitFor({ timeout: 15000 });
+  const shown = await problem.innerText();
+  const catalogAdvice = await third.evaluate(() => window.AgoraRTC.ERROR_CATALOG?.UID_CONFLICT?.advice ?? null);
+  assert(shown.includes('UID_CONFLICT'), `the demo shows ${JSON.stringify(shown)} for a taken uid, not UID_CONFLICT`);
+  assert(catalogAdvice && shown.includes(catalogAdvice), `the demo's message ${JSON.stringify(shown)} lacks the catalog's advice ${JSON.stringify(catalogAdvice)}`);
+  assert((await third.getAttribute('body', 'data-state')) === 'DISCONNECTED', 'the refused tab is not back to DISCONNECTED');
+
   await sleep(500);
   await tabs[0].screenshot({ path: path.join(REPO, 'docs/demo.png'), fullPage: true });
   await tabs[0].click('#leave');
