@@ -503,10 +503,13 @@ export class AgoraRTCClient extends EventEmitter {
         const fresh = joined.session_id !== session.joined.session_id;
         this.socket = socket;
         session.joined = joined;
+        // A new session on the server has none of the old one's media: drop the dead transports first, so the
+        // app never sees CONNECTED with media that cannot come back.
+        const lost = fresh ? this.dropTransports() : undefined;
         this.setState("CONNECTED");
         this.applyCore(this.core.joined(joined));
         this.startTimers();
-        if (fresh) await this.restoreMedia(generation);
+        if (lost) await this.restoreMedia(lost, generation);
         return;
       } catch (error) {
         socket?.close();
@@ -520,8 +523,8 @@ export class AgoraRTCClient extends EventEmitter {
     }
   }
 
-  /** A new session on the server has none of the old one's media: publish and subscribe again. */
-  private async restoreMedia(generation: number): Promise<void> {
+  /** Closes both transports and returns what they carried, to publish and subscribe again. */
+  private dropTransports(): { tracks: LocalTrack[]; subscriptions: Subscription[] } {
     const tracks = [...this.published.values()];
     const subscriptions = [...this.subscriptions.values()];
     this.publisher?.close();
@@ -529,6 +532,16 @@ export class AgoraRTCClient extends EventEmitter {
     this.publisher = this.subscriber = undefined;
     this.published.clear();
     for (const track of tracks) track.link = undefined;
+    this.subscriptions.clear();
+    this.mediaQueue = Promise.resolve();
+    return { tracks, subscriptions };
+  }
+
+  /** Publishes and subscribes again what the lost session carried (media-reconnect-start / -end around each). */
+  private async restoreMedia(
+    { tracks, subscriptions }: { tracks: LocalTrack[]; subscriptions: Subscription[] },
+    generation: number,
+  ): Promise<void> {
     const localUid = this.uid!;
     if (tracks.length > 0) {
       this.emit("media-reconnect-start", localUid);
@@ -541,11 +554,12 @@ export class AgoraRTCClient extends EventEmitter {
     }
     for (const old of subscriptions) {
       if (generation !== this.generation) return;
-      const key = subscriptionKey(old.uid, old.mediaType);
-      this.subscriptions.delete(key);
       const user = this.users.get(old.uid);
       const state = this.core.users.get(old.uid);
-      if (!user || !state || !hasMedia(state, old.mediaType)) continue;
+      if (!user || !state || !hasMedia(state, old.mediaType)) {
+        old.track.stop();
+        continue;
+      }
       this.emit("media-reconnect-start", user.uid);
       try {
         await this.subscribeOne(user, old.mediaType, old.track);
