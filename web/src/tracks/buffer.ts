@@ -44,6 +44,9 @@ export class BufferSourceAudioTrack extends LocalAudioTrack {
   readonly source: string | File | AudioBuffer | null;
   private readonly buffer: AudioBuffer;
   private readonly gain: GainNode;
+  /** Reads the file's own output: a meter on the sent track would need a second trip through the graph. */
+  private readonly analyser: AnalyserNode;
+  private readonly samples: Float32Array<ArrayBuffer>;
   private node: AudioBufferSourceNode | undefined;
   private state: AudioSourceState = "stopped";
   private speed = 100;
@@ -62,6 +65,18 @@ export class BufferSourceAudioTrack extends LocalAudioTrack {
     this.source = source;
     this.buffer = buffer;
     this.gain = gain;
+    this.analyser = ctx.createAnalyser();
+    this.analyser.fftSize = 1024;
+    this.samples = new Float32Array(this.analyser.fftSize);
+    gain.connect(this.analyser);
+  }
+
+  override getVolumeLevel(): number {
+    if (this.state !== "playing") return 0;
+    this.analyser.getFloatTimeDomainData(this.samples);
+    let sum = 0;
+    for (const s of this.samples) sum += s * s;
+    return Math.min(1, Math.sqrt(sum / this.samples.length) / 0.707);
   }
 
   get currentState(): AudioSourceState {
