@@ -51,6 +51,16 @@ async function openPage(name) {
   const page = await browser.newPage();
   page.on("console", (m) => console.log(`[${name}] ${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => console.log(`[${name}] pageerror: ${e.message}`));
+  if (process.env.SMOKE_DEBUG) {
+    page.on("websocket", (ws) => {
+      ws.on("framereceived", (f) => console.log(`[${name}] <- ${f.payload}`));
+      ws.on("framesent", (f) => console.log(`[${name}] -> ${f.payload}`));
+    });
+  }
+  // The freshly built bundle, even when target/debug/stoa embeds an older one.
+  await page.route("**/sdk/stoa-rtc.js", (route) =>
+    route.fulfill({ path: join(root, "web/dist/stoa-rtc.js"), contentType: "text/javascript; charset=utf-8" }),
+  );
   await page.goto(`${url}/status`);
   await page.addScriptTag({ url: "/sdk/stoa-rtc.js" });
   await page.evaluate(() => {
@@ -128,6 +138,38 @@ try {
   console.log("after drop", JSON.stringify(after.states), "b received", before, "->", bAfter);
   if (!after.states.includes("CONNECTED->RECONNECTING") || after.states.at(-1) !== "RECONNECTING->CONNECTED") failed = true;
   if (!(bAfter > before)) failed = true;
+
+  // Mute, unpublish and re-publish, as an app would: the peer's events, then video again on a re-used m-line.
+  await a.evaluate(() => {
+    window.events = [];
+    for (const name of ["user-published", "user-unpublished", "user-info-updated", "user-left"]) {
+      window.client.on(name, (user, arg) => window.events.push(`${name}:${typeof user === "object" ? user.uid : user}:${arg}`));
+    }
+  });
+  await b.evaluate(async () => {
+    const [mic, cam] = window.client.localTracks.sort((x) => (x.trackMediaType === "audio" ? -1 : 1));
+    await mic.setMuted(true);
+    await new Promise((r) => setTimeout(r, 300));
+    await mic.setMuted(false);
+    await window.client.unpublish(cam);
+    await new Promise((r) => setTimeout(r, 300));
+    await window.client.publish(cam);
+  });
+  await a.waitForTimeout(4000);
+  const afterRepublish = await measure(a);
+  const events = await a.evaluate(() => window.events);
+  console.log("events on a", JSON.stringify(events), "video after re-publish", afterRepublish.width, afterRepublish.video?.receiveBytes);
+  const expected = [
+    "user-info-updated:bob:mute-audio", "user-unpublished:bob:audio", "user-info-updated:bob:unmute-audio",
+    "user-published:bob:audio", "user-unpublished:bob:video", "user-published:bob:video",
+  ];
+  if (JSON.stringify(events) !== JSON.stringify(expected)) failed = true;
+  if (!(afterRepublish.width > 0 && afterRepublish.video?.receiveBytes > 0)) failed = true;
+  await b.evaluate(() => window.client.leave());
+  await a.waitForTimeout(500);
+  const left = await a.evaluate(() => [window.events.at(-1), window.client.remoteUsers.length]);
+  console.log("after b left", JSON.stringify(left));
+  if (left[0] !== "user-left:bob:Quit" || left[1] !== 0) failed = true;
 } catch (error) {
   console.error(error);
   failed = true;

@@ -117,6 +117,34 @@ export class PublisherTransport {
   }
 }
 
+/**
+ * Makes every m-line's msid track id unique by suffixing its mid. The server names a new m-line after its publisher
+ * and kind (`stoa-<n> stoa-<n>-video`), so a re-published track's new m-line can repeat the msid of the one being
+ * parked in the same offer, and Chromium refuses such an offer ("Duplicate a=msid lines detected"). Tracks are found
+ * by mid anyway, and a given mid always gets the same msid.
+ */
+export function uniqueMsids(sdp: string): string {
+  const eol = sdp.includes("\r\n") ? "\r\n" : "\n";
+  const sections = sdp.split(`${eol}m=`);
+  return sections
+    .map((section, index) => {
+      if (index === 0) return section;
+      const mid = /^a=mid:(\S+)$/m.exec(section)?.[1];
+      if (!mid) return section;
+      return section
+        .split(eol)
+        .map((line) => {
+          const msid = /^a=msid:(\S+) (\S+)$/.exec(line);
+          if (msid) return `a=msid:${msid[1]} ${msid[2]}-${mid}`;
+          const ssrc = /^(a=ssrc:\d+ msid:\S+) (\S+)$/.exec(line);
+          if (ssrc) return `${ssrc[1]} ${ssrc[2]}-${mid}`;
+          return line;
+        })
+        .join(eol);
+    })
+    .join(`${eol}m=`);
+}
+
 /** The subscriber transport: answers the server's offers and finds the m-line each subscription got. */
 export class SubscriberTransport {
   readonly pc: RTCPeerConnection;
@@ -134,7 +162,7 @@ export class SubscriberTransport {
    */
   async accept(offer: string, mediaType: MediaType, key: string): Promise<{ answer: string; transceiver?: RTCRtpTransceiver }> {
     try {
-      await this.pc.setRemoteDescription({ type: "offer", sdp: offer });
+      await this.pc.setRemoteDescription({ type: "offer", sdp: uniqueMsids(offer) });
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
       const fresh = this.pc

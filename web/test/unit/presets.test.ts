@@ -85,3 +85,20 @@ describe("retry policy", () => {
     expect(mayRetry(WEBSOCKET_RETRY, 1e9)).toBe(true);
   });
 });
+
+describe("subscriber offers", () => {
+  it("get one msid per m-line, keyed by mid, so a repeated publisher msid is not refused", async () => {
+    const { uniqueMsids } = await import("../../src/transport");
+    const offer = [
+      "v=0", "a=msid-semantic: WMS stoa-2",
+      "m=video 9 UDP/TLS/RTP/SAVPF 96", "a=mid:cDa", "a=inactive", "a=msid:stoa-2 stoa-2-video", "a=ssrc:1 msid:stoa-2 stoa-2-video",
+      "m=video 9 UDP/TLS/RTP/SAVPF 96", "a=mid:5oB", "a=sendonly", "a=msid:stoa-2 stoa-2-video", "a=ssrc:2 msid:stoa-2 stoa-2-video",
+      "",
+    ].join("\r\n");
+    const fixed = uniqueMsids(offer);
+    expect(fixed.match(/^a=msid:.*$/gm)).toEqual(["a=msid:stoa-2 stoa-2-video-cDa", "a=msid:stoa-2 stoa-2-video-5oB"]);
+    expect(fixed).toContain("a=ssrc:2 msid:stoa-2 stoa-2-video-5oB\r\n");
+    expect(fixed).toContain("a=msid-semantic: WMS stoa-2\r\n");
+    expect(uniqueMsids(fixed.replace(/-cDa|-5oB/g, ""))).toBe(fixed);
+  });
+});
