@@ -270,10 +270,21 @@ export async function launchChromium({ media, fakeUi = true } = {}) {
 const RECORD_PEER_CONNECTIONS = () => {
   const Native = window.RTCPeerConnection;
   window.__peerConnections = [];
+  window.__rejectedDescriptions = [];
   window.RTCPeerConnection = class extends Native {
     constructor(...args) {
       super(...args);
       window.__peerConnections.push(this);
+    }
+
+    // A description the browser refuses is kept for the failure report (the SDP says what was wrong).
+    async setRemoteDescription(description) {
+      try {
+        return await super.setRemoteDescription(description);
+      } catch (error) {
+        window.__rejectedDescriptions.push({ error: String(error), sdp: description?.sdp ?? null });
+        throw error;
+      }
     }
   };
 };

@@ -248,6 +248,34 @@ export const tests = [
   },
 
   {
+    name: 'video unpublished and published again (twice) reaches the subscriber each time',
+    timeout: 60000,
+    async run(ctx) {
+      const channel = freshChannel('republish');
+      const alice = await harnessPage(ctx);
+      const bob = await harnessPage(ctx);
+      const aliceUid = await joinAndPublish(alice, ctx.server.appId, channel);
+      await must(bob, 'join', { appId: ctx.server.appId, channel });
+      await expectRemoteVideo(bob, aliceUid, { what: 'the first publication' });
+      for (const round of [1, 2]) {
+        await must(alice, 'unpublishVideo');
+        await waitFor(async () => (await stateOf(bob)).remoteUsers.some((u) => u.uid === aliceUid && !u.hasVideo), {
+          what: `bob to see alice's video unpublished (round ${round})`,
+        });
+        await must(alice, 'publishVideo');
+        await expectRemoteVideo(bob, aliceUid, { what: `publication ${round + 1}` }).catch(async (error) => {
+          const failures = (await stateOf(bob)).events.filter((e) => e.name === 'subscribe-error');
+          const rejected = await bob.evaluate(() => window.__rejectedDescriptions.map((d) => d.sdp));
+          const msid = rejected.map((sdp) => sdp.split('\r\n').filter((l) => /^(m=|a=msid|a=mid|a=ssrc:\d+ msid|a=sendonly|a=inactive)/.test(l)).join(' / '));
+          throw new Error(
+            `${error.message.split('\n')[0]}\nbob's subscribe errors: ${JSON.stringify(failures)}` +
+              (msid.length ? `\nrejected offer (m-line, mid, msid lines): ${msid.join('\n')}` : ''),
+          );
+        });
+      }
+    },
+  },
+  {
     name: 'a dropped websocket reconnects by itself and media flows again (resumed session)',
     timeout: 60000,
     run: (ctx) => reconnection(ctx, { downMs: 0 }),
@@ -265,6 +293,7 @@ export const tests = [
   },
 
   { name: 'the demo page holds a call between two tabs', timeout: 60000, run: demoCall },
+  { name: 'the demo page shares a screen in place of the camera and gives the camera back', timeout: 75000, run: demoScreenShare },
 ];
 
 /**
@@ -385,9 +414,9 @@ async function interopWithRustSdk(ctx) {
  * Two tabs on the demo page at `/`: join, publish microphone and camera, see each other in the remote grid. The first
  * tab's screenshot is docs/demo.png (with STOA_BLESS=1).
  */
-async function demoCall(ctx) {
+/** Two demo tabs (uids 1001 and 1002) in a fresh channel, joined and publishing, each showing the other's video. */
+async function demoTabs(ctx, channel) {
   const { server } = ctx;
-  const channel = freshChannel('demo');
   const tabs = [];
   for (const name of ['tab-one', 'tab-two']) {
     const context = ctx.track(await openContext(ctx.browser, server.url));
@@ -420,6 +449,13 @@ async function demoCall(ctx) {
       { timeout: 25000, what: `the demo page to show remote user ${remote}'s video` },
     );
   }
+  return tabs;
+}
+
+async function demoCall(ctx) {
+  const { server } = ctx;
+  const channel = freshChannel('demo');
+  const tabs = await demoTabs(ctx, channel);
   const errors = await tabs[0].locator('#errors li').allInnerTexts();
   assert(errors.length === 0, `the demo page shows errors: ${errors.join(' | ')}`);
 
@@ -447,4 +483,31 @@ async function demoCall(ctx) {
   await tabs[0].click('#leave');
   await tabs[0].waitForSelector('body[data-state="DISCONNECTED"]', { timeout: 10000 });
   ctx.log.push(`screenshot saved to ${shot}`);
+}
+
+/** The demo's Share screen button: the others see the screen instead of the camera, then the camera again. */
+async function demoScreenShare(ctx) {
+  const tabs = await demoTabs(ctx, freshChannel('screen'));
+  const remoteSize = () =>
+    tabs[1].evaluate(() => {
+      const video = document.querySelector('#remote-1001 video');
+      return video ? `${video.videoWidth}x${video.videoHeight}` : 'none';
+    });
+  const cameraSize = `${VIDEO.width}x${VIDEO.height}`;
+  await tabs[0].click('#toggle-screen');
+  const screenSize = await waitFor(async () => ((await remoteSize()) !== cameraSize && (await remoteSize()) !== '0x0' ? remoteSize() : false), {
+    timeout: 20000,
+    what: 'the other tab to show the shared screen instead of the camera',
+  });
+  await tabs[0].click('#toggle-screen');
+  await waitFor(async () => (await remoteSize()) === cameraSize, { timeout: 20000, what: 'the camera to come back after sharing' }).catch(
+    async (error) => {
+      const seen = await tabs[1].locator('#errors li').allInnerTexts();
+      throw new Error(`${error.message}\nthe receiving tab shows: ${seen.join(' | ') || 'no errors'}`);
+    },
+  );
+  ctx.log.push(`screen share seen by the other tab at ${screenSize}`);
+
+  const errors = await tabs[0].locator('#errors li').allInnerTexts();
+  assert(errors.length === 0, `the sharing tab shows errors: ${errors.join(' | ')}`);
 }
