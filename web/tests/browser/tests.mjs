@@ -1,6 +1,6 @@
 // The Web SDK's acceptance tests (issue 4), run by run.mjs. Each test gets `ctx` (server, browser, media, track(),
 // launch(), skip(), log) and must fail when the behaviour it names breaks.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import {
   openTestPage,
   sleep,
   waitFor,
+  withTimeout,
 } from './harness.mjs';
 
 const execFileAsync = promisify(execFile);
@@ -371,43 +372,62 @@ async function interopWithRustSdk(ctx) {
   const sineHz = 880;
   const rustSize = { width: 320, height: 240 };
   const record = await mkdtemp(path.join(os.tmpdir(), 'stoa-join-'));
-  const abort = new AbortController();
+  let rust = null;
   try {
     const page = await harnessPage(ctx);
     const pageUid = await joinAndPublish(page, server.appId, channel);
-    const rust = execFileAsync(
-      STOA_BIN,
-      [
-        'join', '--server', server.url, '--app-id', server.appId, '--channel', channel,
-        '--audio', `sine:${sineHz}`, '--video', `testsrc:${rustSize.width}x${rustSize.height}@15`, '--record', record, '--duration', '12',
-      ],
-      { timeout: 45000, maxBuffer: 4 << 20, signal: abort.signal },
-    );
-    rust.catch(() => {}); // awaited below; this only keeps an early failure of the test from leaving it unhandled
-    const rustUid = await waitFor(
-      async () => (await stateOf(page)).remoteUsers.find((u) => u.hasAudio)?.uid ?? false,
-      { timeout: 15000, what: 'the Rust SDK user to publish audio' },
-    );
+    rust = runStoaJoin([
+      '--server', server.url, '--app-id', server.appId, '--channel', channel, '--audio', `sine:${sineHz}`,
+      '--video', `testsrc:${rustSize.width}x${rustSize.height}@15`, '--record', record, '--duration', '12',
+    ]);
+    const rustUid = await waitFor(async () => (await stateOf(page)).remoteUsers.find((u) => u.hasAudio)?.uid ?? false, {
+      timeout: 25000,
+      what: 'the Rust SDK user to publish audio',
+    });
     const heard = await expectRemoteTone(page, rustUid, { hz: sineHz, what: 'the Rust SDK sine' });
     const seen = await expectRemoteVideo(page, rustUid, { what: 'the Rust SDK video', size: rustSize }).catch((error) => error);
-    const { stdout } = await rust;
+    const { code, stdout } = await withTimeout(rust.done, 30000, 'stoa join to leave after its duration');
+    assert(code === 0, `stoa join exited with ${code}`);
     const summary = JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '{}');
     const files = await readdir(record);
     const videoFile = files.find((f) => f === `${pageUid}.video.json`);
     assert(videoFile, `stoa join recorded no ${pageUid}.video.json (files: ${files.join(', ')}; summary ${JSON.stringify(summary)})`);
+    // `stoa join --record` writes {frames_decoded, width, height, first_frame_ms} per remote user.
     const video = JSON.parse(await readFile(path.join(record, videoFile), 'utf8'));
-    const width = video.width ?? video.last?.width ?? video.frames?.at?.(-1)?.width;
-    const height = video.height ?? video.last?.height ?? video.frames?.at?.(-1)?.height;
-    const frames = typeof video.frames === 'number' ? video.frames : video.frames?.length ?? video.decoded_frames ?? video.frames_decoded;
-    assert(width === VIDEO.width && height === VIDEO.height, `the Rust SDK decoded the page's video at ${width}x${height}: ${JSON.stringify(video).slice(0, 300)}`);
+    const { width, height, frames_decoded: frames } = video;
+    assert(width === VIDEO.width && height === VIDEO.height, `the Rust SDK decoded the page's video at ${width}x${height}: ${JSON.stringify(video)}`);
     assert(frames > 10, `the Rust SDK decoded only ${frames} frames of the page's video`);
     ctx.log.push(`page hears the Rust sine at ${heard.peakHz.toFixed(0)} Hz (rms ${heard.rms.toFixed(3)}); Rust decodes ${width}x${height}, ${frames} frames`);
+    const pageAudio = summary.remote_users?.[String(pageUid)]?.audio;
+    if (pageAudio) ctx.log.push(`Rust hears the page at ${pageAudio.dominant_hz} Hz (${pageAudio.frames} frames)`);
     // Video from Rust to the page is beyond the issue's list; report it without failing on it.
     if (seen instanceof Error) ctx.log.push(`note: page did not decode the Rust SDK's video: ${seen.message.split('\n')[0]}`);
+    else ctx.log.push(`page decodes the Rust SDK's ${seen.width}x${seen.height} test pattern`);
+  } catch (error) {
+    if (rust) error.message += `\nstoa join output:\n${rust.output().slice(-1500)}`;
+    throw error;
   } finally {
-    abort.abort();
+    rust?.kill();
     await rm(record, { recursive: true, force: true });
   }
+}
+
+/** `stoa join ARGS` as a child whose output is kept; `done` resolves with its exit code and stdout. */
+function runStoaJoin(args) {
+  const child = spawn(STOA_BIN, ['join', ...args], {
+    env: { ...process.env, STOA_LOG: process.env.STOA_TEST_LOG ?? 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  return {
+    done,
+    output: () => `${stderr}${stdout}`,
+    kill: () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'),
+  };
 }
 
 /**
