@@ -13,6 +13,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub limits: Limits,
     pub timeouts: Timeouts,
+    pub media: MediaConfig,
     /// Apps to create or update at start. Without any (here or on the command line), the development app is used.
     pub apps: Vec<AppConfig>,
 }
@@ -41,6 +42,14 @@ pub struct Limits {
     /// A connection that keeps flooding past this many refused frames is closed.
     pub max_refused_frames: u32,
     pub max_users_per_channel: usize,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Media worker threads, each with its own UDP port (`server.udp`'s port, then the next ones; all ephemeral
+    /// when it is 0) and SFU router; a channel's users share one worker. 0 (the default) is one per core.
+    pub workers: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -152,6 +161,8 @@ mod tests {
             http = "0.0.0.0:9000"
             [timeouts]
             session_timeout_ms = 5000
+            [media]
+            workers = 3
             [[apps]]
             id = "0123456789abcdef0123456789abcdef"
             certificate = "fedcba9876543210fedcba9876543210"
@@ -161,6 +172,7 @@ mod tests {
         assert_eq!(config.server.http.port(), 9000);
         assert_eq!(config.timeouts.session_timeout_ms, 5000);
         assert_eq!(config.timeouts.keepalive_ms, 3000);
+        assert_eq!(config.media.workers, 3);
         assert_eq!(config.apps.len(), 1);
         assert!(
             Config::from_toml("[server]\nhttps = 1")

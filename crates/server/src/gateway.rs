@@ -84,12 +84,12 @@ enum HubCmd {
     },
 }
 
-/// Builds the router and starts the hub task and the media worker on `media_socket`.
+/// Builds the router and starts the hub task and the media workers on `media_sockets`.
 pub fn router(
     config: Config,
     apps: HashMap<String, App>,
     store: Store,
-    media_socket: tokio::net::UdpSocket,
+    media_sockets: crate::media::Sockets,
 ) -> (Router, Arc<Shared>) {
     let (hub_tx, hub_rx) = mpsc::channel(4096);
     let (media_tx, media_rx) = mpsc::unbounded_channel();
@@ -102,7 +102,7 @@ pub fn router(
         hub: hub_tx,
         next_conn: AtomicU64::new(1),
     });
-    tokio::spawn(crate::media::run(media_socket, media_rx, done_tx, shared.clone()));
+    tokio::spawn(crate::media::run(media_sockets, media_rx, done_tx, shared.clone()));
     tokio::spawn(run_hub(shared.clone(), hub_rx, media_tx, done_rx));
     let router = Router::new()
         .route("/status", get(index))

@@ -100,6 +100,8 @@ pub enum MediaOp {
     /// Negotiate the publisher transport: answer `offer`.
     Publish {
         session: String,
+        /// The session's channel (`app id/channel name`): a channel's sessions share one media worker.
+        channel: String,
         conn: ConnId,
         id: Option<u32>,
         offer: String,
@@ -107,6 +109,8 @@ pub enum MediaOp {
     /// Start forwarding `publisher`'s track to `subscriber` and make a new subscriber offer.
     Subscribe {
         subscriber: String,
+        /// Both sessions' channel, as in `Publish`.
+        channel: String,
         publisher: String,
         media_type: MediaType,
         conn: ConnId,
@@ -484,8 +488,10 @@ impl Hub {
         }
         let session = self.sessions.get_mut(&sid).expect("checked above");
         session.pending_publish.push((conn, id, tracks));
+        let channel = media_channel(&session.identity);
         self.outputs.push_back(Output::Media(MediaOp::Publish {
             session: sid,
+            channel,
             conn,
             id,
             offer,
@@ -631,8 +637,10 @@ impl Hub {
             );
             return self.reply_error(conn, id, error);
         }
+        let channel = media_channel(&self.sessions[&sid].identity);
         self.outputs.push_back(Output::Media(MediaOp::Subscribe {
             subscriber: sid,
+            channel,
             publisher,
             media_type,
             conn,
@@ -793,6 +801,11 @@ impl Hub {
 }
 
 /// Why `session` may not publish `tracks` now, if it may not.
+/// The media plane's name for a session's channel.
+fn media_channel(identity: &Identity) -> String {
+    format!("{}/{}", identity.app_id, identity.channel)
+}
+
 fn publish_refusal(session: &Session, tracks: &[TrackState], now_ms: u64) -> Option<RtcError> {
     let count = |media_type| tracks.iter().filter(|t| t.media_type == media_type).count();
     if tracks.is_empty() {

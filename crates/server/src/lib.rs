@@ -10,6 +10,7 @@ pub mod hub;
 pub mod media;
 pub mod metrics;
 pub mod store;
+pub mod udp;
 pub mod web;
 
 use std::collections::HashMap;
@@ -24,8 +25,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A server that is listening.
 pub struct Running {
     pub local_addr: SocketAddr,
-    /// The media (UDP) address: the ICE candidate clients are given.
+    /// The first media worker's UDP address.
     pub media_addr: SocketAddr,
+    /// Every media worker's UDP address, in worker order: the ICE candidate of the channels pinned to it.
+    pub media_addrs: Vec<SocketAddr>,
     /// The apps it admits, sorted by id.
     pub apps: Vec<App>,
     pub shared: Arc<gateway::Shared>,
@@ -80,10 +83,11 @@ pub async fn start(config: Config) -> Result<Running, BoxError> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.http))?;
     let local_addr = listener.local_addr()?;
-    let media_socket = media::bind(config.server.udp).await?;
-    let media_addr = media_socket.local_addr()?;
+    let media_sockets = media::bind(config.server.udp, media::worker_count(config.media.workers))?;
+    let media_addrs = media_sockets.local_addrs()?;
+    let media_addr = media_addrs[0];
     let by_id: HashMap<String, App> = apps.iter().map(|a| (a.id.clone(), a.clone())).collect();
-    let (router, shared) = gateway::router(config, by_id, store, media_socket);
+    let (router, shared) = gateway::router(config, by_id, store, media_sockets);
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(gateway::serve(listener, router, async move {
         let _ = shutdown_rx.await;
@@ -91,6 +95,7 @@ pub async fn start(config: Config) -> Result<Running, BoxError> {
     Ok(Running {
         local_addr,
         media_addr,
+        media_addrs,
         apps,
         shared,
         shutdown: Some(shutdown),

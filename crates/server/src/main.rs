@@ -35,9 +35,12 @@ struct ServeArgs {
     /// HTTP and WebSocket listener (port 0 picks a free port). Default 127.0.0.1:8080.
     #[arg(long, env = "STOA_HTTP")]
     http: Option<SocketAddr>,
-    /// Media (UDP) listener.
+    /// Media (UDP) listener of the first media worker; the others take the next ports (all ephemeral with port 0).
     #[arg(long, env = "STOA_UDP")]
     udp: Option<SocketAddr>,
+    /// Media worker threads, each with its own UDP port and SFU router. Default: one per core.
+    #[arg(long, env = "STOA_MEDIA_WORKERS")]
+    media_workers: Option<usize>,
     /// Folder of the embedded store. Default ./stoa-data.
     #[arg(long, env = "STOA_DATA")]
     data: Option<PathBuf>,
@@ -145,6 +148,9 @@ fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>
     if let Some(data) = args.data {
         config.server.data = data;
     }
+    if let Some(workers) = args.media_workers {
+        config.media.workers = workers;
+    }
     config.apps.extend(args.apps);
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -154,7 +160,8 @@ fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>
             println!("app id: {}", app.id);
         }
         println!("listening: http://{}", running.local_addr);
-        println!("media: udp://{}", running.media_addr);
+        let media: Vec<String> = running.media_addrs.iter().map(|a| format!("udp://{a}")).collect();
+        println!("media: {}", media.join(" "));
         println!("demo: http://{}/", running.local_addr);
         tracing::info!(addr = %running.local_addr, "serving");
         tokio::select! {

@@ -25,12 +25,15 @@ pub struct Metrics {
     pub errors: Family<CodeLabel, Counter>,
     pub sessions_ended: Family<ReasonLabel, Counter>,
     pub refused_frames: Family<ReasonLabel, Counter>,
-    /// The media worker's state: participants with a transport, published tracks, subscriptions.
+    /// The media plane's state, summed over workers: participants with a transport, published tracks,
+    /// subscriptions.
     pub media_participants: Gauge,
     pub media_tracks: Gauge,
     pub media_subscriptions: Gauge,
     /// RTP packets written to subscribers.
     pub media_packets_forwarded: Gauge,
+    /// Media worker threads (each with its own UDP port and router); the gauges above are sums over them.
+    pub media_workers: Gauge,
 }
 
 impl Default for Metrics {
@@ -47,6 +50,7 @@ impl Default for Metrics {
         let media_tracks = Gauge::default();
         let media_subscriptions = Gauge::default();
         let media_packets_forwarded = Gauge::default();
+        let media_workers = Gauge::default();
         registry.register("joins", "Successful channel joins", joins.clone());
         registry.register(
             "active_channels",
@@ -82,6 +86,11 @@ impl Default for Metrics {
             "RTP packets written to subscribers since start",
             media_packets_forwarded.clone(),
         );
+        registry.register(
+            "media_workers",
+            "Media worker threads (one UDP port and SFU router each)",
+            media_workers.clone(),
+        );
         Metrics {
             registry,
             joins,
@@ -95,6 +104,7 @@ impl Default for Metrics {
             media_tracks,
             media_subscriptions,
             media_packets_forwarded,
+            media_workers,
         }
     }
 }

@@ -16,7 +16,7 @@ fn mlines(sdp: &str) -> (usize, usize) {
     let sections: Vec<&str> = sdp.split("\r\nm=").skip(1).collect();
     let active = sections
         .iter()
-        .filter(|s| !s.split(' ').nth(1).is_some_and(|port| port == "0") && !s.contains("a=inactive"))
+        .filter(|s| s.split(' ').nth(1).is_none_or(|port| port != "0") && !s.contains("a=inactive"))
         .count();
     (sections.len(), active)
 }
