@@ -97,6 +97,10 @@ pub struct ClientConfig {
     pub websocket_retry: RetryConfig,
     /// A signalling request with no answer for this long fails with `NETWORK_TIMEOUT` (Agora: 10 s).
     pub request_timeout: Duration,
+    /// Sends media to this UDP address instead of the one the server announces in its SDP: for a port forward or
+    /// a UDP relay in front of the server (tests use it to put a lossy link between one client and the server).
+    /// `None` (the default) uses the server's candidate.
+    pub media_server_address: Option<std::net::SocketAddr>,
 }
 
 impl Default for ClientConfig {
@@ -108,6 +112,7 @@ impl Default for ClientConfig {
             http_retry: RetryConfig::agora(Some(6)),
             websocket_retry: RetryConfig::agora(None),
             request_timeout: Duration::from_secs(10),
+            media_server_address: None,
         }
     }
 }
@@ -360,7 +365,7 @@ async fn ensure_engine(shared: &Shared) -> Result<EngineSender, RtcError> {
     if let Some(sender) = shared.with(|inner| inner.media.engine_sender()) {
         return Ok(sender);
     }
-    let engine = Engine::start(&shared.server).await?;
+    let engine = Engine::start(&shared.server, shared.config.media_server_address).await?;
     shared.with(|inner| {
         if inner.machine.connection() == ConnectionState::Disconnected {
             return Err(RtcError::new(ErrorCode::OperationAborted, "the client left"));

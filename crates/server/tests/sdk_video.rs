@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,7 +16,8 @@ use common::*;
 use stoa_sdk::media::video::pattern::{CounterPattern, read_counter};
 use stoa_sdk::media::video::{VideoCodec, VideoEncoderConfig, VideoFrame};
 use stoa_sdk::{
-    Client, ClientConfig, Codec, ErrorCode, Event, LocalTrack, LocalVideoTrack, MediaType, RemoteVideoTrack, Uid,
+    Client, ClientConfig, Codec, ErrorCode, Event, LocalAudioTrack, LocalTrack, LocalVideoTrack, MediaType,
+    RemoteVideoTrack, Uid,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::{broadcast, mpsc};
@@ -40,15 +42,17 @@ fn config() -> VideoEncoderConfig {
     }
 }
 
-/// Pushes counter frames into a track at `FPS` on a thread of its own (encoding blocks), until dropped.
+/// Pushes `total` counter frames into a track at `FPS` on a thread of its own (encoding blocks). A loaded machine
+/// pushes more slowly, never fewer frames.
 struct VideoFeeder {
     stop: Arc<AtomicBool>,
     pushed: Arc<AtomicU64>,
+    total: u64,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl VideoFeeder {
-    fn start(track: &LocalVideoTrack) -> VideoFeeder {
+    fn start(track: &LocalVideoTrack, total: u32) -> VideoFeeder {
         let track = track.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let pushed = Arc::new(AtomicU64::new(0));
@@ -57,27 +61,31 @@ impl VideoFeeder {
             let mut pattern = CounterPattern::new(WIDTH, HEIGHT).unwrap();
             let period = Duration::from_secs(1) / FPS;
             let start = Instant::now();
-            let mut n = 0u32;
-            while !s.load(Ordering::SeqCst) {
-                let frame = pattern.next_frame();
-                if let Err(e) = track.push(&frame) {
+            for n in 1..=total {
+                if s.load(Ordering::SeqCst) {
+                    return;
+                }
+                if let Err(e) = track.push(&pattern.next_frame()) {
                     panic!("push failed: {e}");
                 }
-                n += 1;
                 p.store(u64::from(n), Ordering::SeqCst);
-                let next = start + period * n;
-                std::thread::sleep(next.saturating_duration_since(Instant::now()));
+                std::thread::sleep((start + period * n).saturating_duration_since(Instant::now()));
             }
         });
         VideoFeeder {
             stop,
             pushed,
+            total: u64::from(total),
             thread: Some(thread),
         }
     }
 
     fn pushed(&self) -> u64 {
         self.pushed.load(Ordering::SeqCst)
+    }
+
+    fn done(&self) -> bool {
+        self.pushed() >= self.total
     }
 }
 
@@ -97,6 +105,32 @@ async fn collect(frames: &mut mpsc::Receiver<VideoFrame>, duration: Duration) ->
     while let Ok(Some(frame)) = tokio::time::timeout_at(deadline, frames.recv()).await {
         got.push(frame);
     }
+    got
+}
+
+/// Decoded frames until the feeder pushed all its frames, and [`DRAIN`] more; `on_progress` sees the count of
+/// frames pushed as it goes. Fails after a minute.
+async fn collect_feed(
+    frames: &mut mpsc::Receiver<VideoFrame>,
+    feeder: &VideoFeeder,
+    mut on_progress: impl FnMut(u64),
+) -> Vec<VideoFrame> {
+    let limit = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut got = Vec::new();
+    while !feeder.done() {
+        assert!(
+            tokio::time::Instant::now() < limit,
+            "the feeder did not finish within a minute"
+        );
+        on_progress(feeder.pushed());
+        match tokio::time::timeout(Duration::from_millis(20), frames.recv()).await {
+            Ok(Some(frame)) => got.push(frame),
+            Ok(None) => break,
+            Err(_) => {}
+        }
+    }
+    on_progress(feeder.pushed());
+    got.extend(collect(frames, DRAIN).await);
     got
 }
 
@@ -203,20 +237,16 @@ async fn subscribe_video_when_published(b: &Client, b_events: &mut broadcast::Re
 
 /// A publishes `seconds` of counter frames with `codec`; B subscribes and decodes. Returns what B saw, and the
 /// remote track for its stats.
-async fn counter_call(codec: VideoCodec, seconds: u64) -> (Seen, RemoteVideoTrack, LocalVideoTrack) {
+async fn counter_call(codec: VideoCodec, frames_to_push: u32) -> (Seen, RemoteVideoTrack, LocalVideoTrack) {
     let server = Server::start(&[]);
     let (a, b, mut b_events) = pair(&server, codec.as_str(), codec, ClientConfig::default()).await;
     let track = LocalVideoTrack::custom(config()).unwrap();
     a.publish([&track]).await.unwrap();
     let remote = subscribe_video_when_published(&b, &mut b_events).await;
     let mut frames = remote.frames();
-    let feeder = VideoFeeder::start(&track);
-    let mut received = collect(&mut frames, Duration::from_secs(seconds)).await;
-    let pushed = feeder.pushed();
-    drop(feeder);
-    // The frames still on their way.
-    received.extend(collect(&mut frames, DRAIN).await);
-    let seen = Seen::of(&received, pushed);
+    let feeder = VideoFeeder::start(&track, frames_to_push);
+    let received = collect_feed(&mut frames, &feeder, |_| {}).await;
+    let seen = Seen::of(&received, feeder.pushed());
     a.leave().await.unwrap();
     b.leave().await.unwrap();
     (seen, remote, track)
@@ -224,16 +254,22 @@ async fn counter_call(codec: VideoCodec, seconds: u64) -> (Seen, RemoteVideoTrac
 
 async fn check_codec(codec: VideoCodec) {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let (seen, remote, track) = counter_call(codec, 3).await;
+    let (seen, remote, track) = counter_call(codec, 3 * FPS).await;
     let sent = track.stats();
     let got = remote.stats();
     eprintln!("{codec}: {seen:?}\n  sent {sent:?}\n  received {got:?}");
     assert_eq!(sent.codec_type.as_deref(), Some(codec.stats_name()));
     assert_eq!(got.codec_type.as_deref(), Some(codec.stats_name()));
-    assert_eq!((seen.wrong_size, seen.unreadable, seen.out_of_order), (0, 0, 0), "{seen:?}");
-    // Frames are pushed in real time; a loaded machine pushes fewer, but never this few.
-    assert!(seen.pushed >= 30, "{seen:?}");
-    assert!(seen.first.is_some_and(|first| first <= 5), "the first frames decode: {seen:?}");
+    assert_eq!(
+        (seen.wrong_size, seen.unreadable, seen.out_of_order),
+        (0, 0, 0),
+        "{seen:?}"
+    );
+    assert_eq!(seen.pushed, u64::from(3 * FPS));
+    assert!(
+        seen.first.is_some_and(|first| first <= 5),
+        "the first frames decode: {seen:?}"
+    );
     assert!(seen.missing <= 2, "few gaps: {seen:?}");
     assert!(seen.decoded_fraction() >= 0.95, "{seen:?}");
     assert_eq!(
@@ -257,4 +293,354 @@ async fn vp9_counter_frames_decode_in_order_on_the_subscriber() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn h264_counter_frames_decode_in_order_on_the_subscriber() {
     check_codec(VideoCodec::H264).await;
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Loss
+
+/// A UDP relay in front of the server's media socket that drops a share of datagrams both ways, from a seeded
+/// generator. Like a NAT it gives each client address a socket of its own toward the server, so the server sees one
+/// 5-tuple per client transport.
+struct LossyRelay {
+    addr: SocketAddr,
+    dropped: Arc<AtomicU64>,
+    relayed: Arc<AtomicU64>,
+    /// While set, everything from the clients to the server is dropped (their NACKs, PLIs and receiver reports).
+    blocking_uplink: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// xorshift64*: enough randomness for a repeatable drop pattern.
+fn lossy(seed: u64, loss: f64) -> impl FnMut() -> bool + Send {
+    let mut state = seed;
+    move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        ((state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64) < loss
+    }
+}
+
+impl LossyRelay {
+    async fn start(server: SocketAddr, loss: f64) -> LossyRelay {
+        let front = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let addr = front.local_addr().unwrap();
+        let (dropped, relayed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (d, r) = (dropped.clone(), relayed.clone());
+        let blocking_uplink = Arc::new(AtomicBool::new(false));
+        let blocking = blocking_uplink.clone();
+        let task = tokio::spawn(async move {
+            let mut lose = lossy(0x2545_f491_4f6c_dd1d, loss);
+            let mut back: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
+            let mut returns = Vec::new();
+            let mut buf = vec![0u8; 2048];
+            while let Ok((len, client)) = front.recv_from(&mut buf).await {
+                let socket = match back.get(&client) {
+                    Some(socket) => socket.clone(),
+                    None => {
+                        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+                        back.insert(client, socket.clone());
+                        // Server → client for this mapping, with its own drop pattern.
+                        let (front, socket2, d, r) = (front.clone(), socket.clone(), d.clone(), r.clone());
+                        let mut lose_back = lossy(0x9e37_79b9_7f4a_7c15 ^ u64::from(client.port()), loss);
+                        returns.push(tokio::spawn(async move {
+                            let mut buf = vec![0u8; 2048];
+                            while let Ok((len, _)) = socket2.recv_from(&mut buf).await {
+                                if lose_back() {
+                                    d.fetch_add(1, Ordering::Relaxed);
+                                    continue;
+                                }
+                                r.fetch_add(1, Ordering::Relaxed);
+                                let _ = front.send_to(&buf[..len], client).await;
+                            }
+                        }));
+                        socket
+                    }
+                };
+                if blocking.load(Ordering::Relaxed) {
+                    continue;
+                }
+                if lose() {
+                    d.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                r.fetch_add(1, Ordering::Relaxed);
+                let _ = socket.send_to(&buf[..len], server).await;
+            }
+            for task in returns {
+                task.abort();
+            }
+        });
+        LossyRelay {
+            addr,
+            dropped,
+            relayed,
+            blocking_uplink,
+            task,
+        }
+    }
+
+    fn block_uplink(&self, blocking: bool) {
+        self.blocking_uplink.store(blocking, Ordering::Relaxed);
+    }
+
+    /// The share of datagrams it dropped at random (the blocked uplink not counted), and how many it saw.
+    fn loss(&self) -> (f64, u64) {
+        let dropped = self.dropped.load(Ordering::Relaxed);
+        let total = dropped + self.relayed.load(Ordering::Relaxed);
+        (dropped as f64 / total.max(1) as f64, total)
+    }
+}
+
+impl Drop for LossyRelay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A free UDP port on 127.0.0.1 for the server's media socket (so the relay knows where to send).
+fn free_udp_addr() -> SocketAddr {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.local_addr().unwrap()
+}
+
+/// A publishes 6 s of counter frames; B receives them through a relay that drops 10 % of datagrams both ways.
+/// From frame 60 to frame 90 the relay also drops everything B sends, so B's NACKs go nowhere: losses in that
+/// second are not repaired and B has to ask for a keyframe (its requests get through once the uplink is back).
+async fn lossy_call(codec: VideoCodec) {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let media = free_udp_addr();
+    let server = Server::start(&["--udp", &media.to_string()]);
+    let relay = LossyRelay::start(media, 0.10).await;
+    let b_config = ClientConfig {
+        media_server_address: Some(relay.addr),
+        ..ClientConfig::default()
+    };
+    let (a, b, mut b_events) = pair(&server, &format!("lossy-{codec}"), codec, b_config).await;
+    let track = LocalVideoTrack::custom(config()).unwrap();
+    a.publish([&track]).await.unwrap();
+    let remote = subscribe_video_when_published(&b, &mut b_events).await;
+    let mut frames = remote.frames();
+    let feeder = VideoFeeder::start(&track, 6 * FPS);
+    const BLOCK: std::ops::Range<u64> = 60..90;
+    let mut requests_before_block = None;
+    let received = collect_feed(&mut frames, &feeder, |pushed| {
+        relay.block_uplink(BLOCK.contains(&pushed));
+        if pushed >= BLOCK.start && requests_before_block.is_none() {
+            requests_before_block = Some(remote.stats().keyframe_requests_sent);
+        }
+    })
+    .await;
+    let pushed = feeder.pushed();
+    let seen = Seen::of(&received, pushed);
+    let (loss, datagrams) = relay.loss();
+    let sent = track.stats();
+    let got = remote.stats();
+    let after_block = received
+        .iter()
+        .filter_map(read_counter)
+        .filter(|&n| u64::from(n) >= BLOCK.end)
+        .count();
+    eprintln!(
+        "{codec} with loss: the relay dropped {:.1} % of {datagrams} datagrams at random; {pushed} frames pushed, {} \
+         decoded ({:.1} % of those pushed since the first decoded), {} counters missing, {} frames skipped waiting \
+         for a keyframe, {after_block} decoded after the blocked second; B sent {} keyframe requests ({:?} before \
+         the uplink was blocked), A received {} and encoded {} keyframes; A got {} NACKs; B's packet loss after \
+         retransmissions {:.1} %, freeze {:.2} s\n  {seen:?}",
+        loss * 100.0,
+        seen.decoded,
+        seen.decoded_fraction() * 100.0,
+        seen.missing,
+        got.frames_skipped,
+        got.keyframe_requests_sent,
+        requests_before_block,
+        sent.keyframe_requests_received,
+        sent.key_frames_encoded,
+        sent.nacks_received,
+        got.packet_loss_rate,
+        got.total_freeze_time,
+    );
+    assert!((0.07..=0.13).contains(&loss), "the relay dropped {:.1} %", loss * 100.0);
+    assert_eq!(
+        (seen.wrong_size, seen.unreadable, seen.out_of_order),
+        (0, 0, 0),
+        "{seen:?}"
+    );
+    assert_eq!(pushed, u64::from(6 * FPS));
+    // NACK/RTX repairs the random loss and keyframes the unrepaired second: most frames decode.
+    assert!(seen.decoded_fraction() >= 0.6, "{seen:?}");
+    // The loss in the blocked second was not repaired: frames were skipped, keyframes were asked for and sent.
+    assert!(got.frames_skipped > 0, "{got:?}");
+    assert!(
+        got.keyframe_requests_sent > requests_before_block.unwrap_or(0),
+        "{got:?}"
+    );
+    assert!(sent.key_frames_encoded >= 2, "{sent:?}");
+    // And the picture came back: the frames after the blocked second decode, up to the last.
+    let last = seen.last.expect("frames decoded");
+    assert!(
+        u64::from(last) + 10 >= pushed,
+        "decoding goes on to the end: last counter {last} of {pushed} pushed"
+    );
+    assert!(
+        after_block as u64 >= (pushed - BLOCK.end) / 2,
+        "only {after_block} frames decoded after the blocked second"
+    );
+    a.leave().await.unwrap();
+    b.leave().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vp8_recovers_from_10_percent_loss_between_the_subscriber_and_the_server() {
+    lossy_call(VideoCodec::Vp8).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_recovers_from_10_percent_loss_between_the_subscriber_and_the_server() {
+    lossy_call(VideoCodec::H264).await;
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Audio and video together, and the publish rules
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_and_video_from_one_client_both_arrive() {
+    use stoa_sdk::media::AudioEncoderPreset;
+    use stoa_sdk::media::signal::{SineSource, concat, dominant_frequency};
+
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = Server::start(&[]);
+    let (a, b, mut b_events) = pair(&server, "av", VideoCodec::Vp8, ClientConfig::default()).await;
+    let audio = LocalAudioTrack::custom(AudioEncoderPreset::MusicStandard).unwrap();
+    let video = LocalVideoTrack::custom(config()).unwrap();
+    a.publish([LocalTrack::from(&audio), LocalTrack::from(&video)])
+        .await
+        .unwrap();
+    assert_eq!(a.local_tracks().len(), 2);
+
+    let mut published = Vec::new();
+    while published.len() < 2 {
+        if let Event::UserPublished(user, media_type) =
+            wait_for(&mut b_events, 5.0, |e| matches!(e, Event::UserPublished(..))).await
+        {
+            assert_eq!(user.uint_uid, 1);
+            published.push(media_type);
+        }
+    }
+    let remote_video = b.subscribe_video(1u32).await.unwrap();
+    let remote_audio = b.subscribe_audio(1u32).await.unwrap();
+    let mut video_frames = remote_video.frames();
+    let mut audio_frames = remote_audio.frames();
+
+    let sine_track = audio.clone();
+    let sine = tokio::spawn(async move {
+        let mut sine = SineSource::new(440.0, 48_000, 1, 0.5);
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            tick.tick().await;
+            if sine_track.push(&sine.next_frame(20)).is_err() {
+                return;
+            }
+        }
+    });
+    let feeder = VideoFeeder::start(&video, 3 * FPS);
+    let (stop_audio, mut audio_stopped) = tokio::sync::oneshot::channel::<()>();
+    let audio_collect = tokio::spawn(async move {
+        let mut got = Vec::new();
+        loop {
+            tokio::select! {
+                frame = audio_frames.recv() => match frame {
+                    Some(frame) => got.push(frame),
+                    None => break,
+                },
+                _ = &mut audio_stopped => break,
+            }
+        }
+        got
+    });
+    let received = collect_feed(&mut video_frames, &feeder, |_| {}).await;
+    let pushed = feeder.pushed();
+    sine.abort();
+    let _ = stop_audio.send(());
+    let heard = audio_collect.await.unwrap();
+
+    let seen = Seen::of(&received, pushed);
+    let pcm = concat(&heard);
+    let frequency = dominant_frequency(&pcm[pcm.len().min(4_800)..], 48_000);
+    eprintln!(
+        "audio+video: {seen:?}; {} audio frames at {frequency:.2} Hz",
+        heard.len()
+    );
+    assert_eq!(
+        (seen.wrong_size, seen.unreadable, seen.out_of_order),
+        (0, 0, 0),
+        "{seen:?}"
+    );
+    assert!(seen.decoded_fraction() >= 0.95 && seen.missing <= 2, "{seen:?}");
+    assert!(
+        heard.len() >= 100,
+        "{} audio frames while 3 s of video went through",
+        heard.len()
+    );
+    assert!((frequency - 440.0).abs() <= 5.0, "dominant frequency {frequency} Hz");
+    a.leave().await.unwrap();
+    b.leave().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_publish_errors_carry_the_catalog_codes() {
+    let server = Server::start(&[]);
+    let app = server.app_ids[0].clone();
+    let a = client(&server.url(), ClientConfig::default());
+    let video = LocalVideoTrack::custom(config()).unwrap();
+
+    // Not joined.
+    let error = a.publish([&video]).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::InvalidOperation);
+    a.join(&app, "video-errors", None, Some(Uid::Number(1))).await.unwrap();
+
+    // Two video tracks at once, or one more later.
+    let second = LocalVideoTrack::custom(config()).unwrap();
+    let error = a.publish([&video, &second]).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::CanNotPublishMultipleVideoTracks);
+    a.publish([&video]).await.unwrap();
+    let error = a.publish([&second]).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::CanNotPublishMultipleVideoTracks);
+    // Publishing the same track again is a success.
+    a.publish([&video]).await.unwrap();
+
+    // A disabled track, a closed one.
+    a.unpublish([&video]).await.unwrap();
+    video.set_enabled(false).await.unwrap();
+    assert_eq!(a.publish([&video]).await.unwrap_err().code, ErrorCode::TrackIsDisabled);
+    video.close();
+    assert_eq!(
+        a.publish([&video]).await.unwrap_err().code,
+        ErrorCode::InvalidLocalTrack
+    );
+    let frame = CounterPattern::new(WIDTH, HEIGHT).unwrap().next_frame();
+    assert_eq!(video.push(&frame).unwrap_err().code, ErrorCode::InvalidLocalTrack);
+
+    // Frames of another size than configured.
+    let wrong = CounterPattern::new(320, 180).unwrap().next_frame();
+    assert_eq!(second.push(&wrong).unwrap_err().code, ErrorCode::InvalidParams);
+
+    // A codec the SDK cannot encode.
+    let av1 = client(
+        &server.url(),
+        ClientConfig {
+            codec: Codec::Av1,
+            ..ClientConfig::default()
+        },
+    );
+    av1.join(&app, "video-errors", None, Some(Uid::Number(2)))
+        .await
+        .unwrap();
+    assert_eq!(av1.publish([&second]).await.unwrap_err().code, ErrorCode::NotSupported);
+
+    // Subscribing to video the user has not published.
+    let error = av1.subscribe_video(1u32).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::RemoteUserIsNotPublished);
+    a.leave().await.unwrap();
+    av1.leave().await.unwrap();
 }

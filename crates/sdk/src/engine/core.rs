@@ -184,6 +184,8 @@ pub(crate) struct EngineCore {
     active_sub_mids: HashSet<String>,
     transmits: VecDeque<Transmit>,
     events: Vec<Event>,
+    /// Replaces the server's ICE candidates (a relay or port forward in front of it).
+    media_address: Option<SocketAddr>,
 }
 
 fn unexpected(detail: impl Into<String>) -> RtcError {
@@ -204,7 +206,21 @@ impl EngineCore {
             active_sub_mids: HashSet::new(),
             transmits: VecDeque::new(),
             events: Vec::new(),
+            media_address: None,
         })
+    }
+
+    /// Sends media to `address` instead of the server's announced candidates (applies to SDP received from now on).
+    pub(crate) fn set_media_address(&mut self, address: Option<SocketAddr>) {
+        self.media_address = address;
+    }
+
+    /// The server's SDP with its candidates pointed at the media address override, if any.
+    fn redirect<'a>(&self, sdp: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.media_address {
+            Some(address) => std::borrow::Cow::Owned(with_candidate_address(sdp, address)),
+            None => std::borrow::Cow::Borrowed(sdp),
+        }
     }
 
     pub(crate) fn local_addr(&self, side: Side) -> SocketAddr {
@@ -270,7 +286,7 @@ impl EngineCore {
         let Some(PendingPublish { pending, added }) = self.pending_publish.take() else {
             return Err(unexpected("no publish offer is waiting for an answer"));
         };
-        let answer = SdpAnswer::from_sdp_string(answer)
+        let answer = SdpAnswer::from_sdp_string(&self.redirect(answer))
             .map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("unreadable SDP answer: {e}")))?;
         let result = self.publisher.rtc.sdp_api().accept_answer(pending, answer);
         self.drain(now);
@@ -412,7 +428,7 @@ impl EngineCore {
                     format!("the subscriber offer adds no {kind} m-line"),
                 )
             })?;
-        let parsed = SdpOffer::from_sdp_string(offer)
+        let parsed = SdpOffer::from_sdp_string(&self.redirect(offer))
             .map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("unreadable SDP offer: {e}")))?;
         let answer = self.subscriber.rtc.sdp_api().accept_offer(parsed);
         self.drain(now);
@@ -748,6 +764,29 @@ fn video_payload_type<'a>(
         .map(|p| p.pt())
 }
 
+/// `sdp` with the address and port of every `a=candidate` line replaced by `address`.
+fn with_candidate_address(sdp: &str, address: SocketAddr) -> String {
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\r', '\n']);
+        let ending = &line[body.len()..];
+        if body.starts_with("a=candidate:") {
+            // a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ ...
+            let mut fields: Vec<&str> = body.split(' ').collect();
+            let (ip, port) = (address.ip().to_string(), address.port().to_string());
+            if fields.len() > 5 {
+                fields[4] = &ip;
+                fields[5] = &port;
+            }
+            out.push_str(&fields.join(" "));
+        } else {
+            out.push_str(body);
+        }
+        out.push_str(ending);
+    }
+    out
+}
+
 /// One m-section of an SDP: kind (`audio`, `video`, ...), mid, and whether it is active (port non-zero, not
 /// `a=inactive`).
 #[derive(Debug, PartialEq)]
@@ -792,6 +831,18 @@ fn media_sections(sdp: &str) -> Vec<Section> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn candidates_point_at_the_media_address_override() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n\
+                   a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\na=mid:0\r\n";
+        let out = with_candidate_address(sdp, "127.0.0.2:6000".parse().unwrap());
+        assert_eq!(
+            out,
+            "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n\
+             a=candidate:1 1 udp 2130706431 127.0.0.2 6000 typ host\r\na=mid:0\r\n"
+        );
+    }
 
     #[test]
     fn media_sections_name_kind_mid_and_port() {

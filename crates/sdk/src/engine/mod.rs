@@ -145,9 +145,13 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// Binds two UDP sockets on the local address that routes to `server_url`'s host and starts the task.
-    pub(crate) async fn start(server_url: &str) -> Result<Engine, RtcError> {
-        let ip = route_ip(server_url).await?;
+    /// Binds two UDP sockets on the local address that routes to `server_url`'s host (or to `media_address`, which
+    /// then replaces the server's ICE candidates) and starts the task.
+    pub(crate) async fn start(server_url: &str, media_address: Option<SocketAddr>) -> Result<Engine, RtcError> {
+        let ip = match media_address {
+            Some(address) => route_ip(&format!("udp://{address}")).await?,
+            None => route_ip(server_url).await?,
+        };
         let bind = |ip: IpAddr| async move {
             UdpSocket::bind(SocketAddr::new(ip, 0)).await.map_err(|e| {
                 RtcError::new(
@@ -163,7 +167,8 @@ impl Engine {
                 .local_addr()
                 .map_err(|e| RtcError::new(ErrorCode::NoIceCandidate, format!("media socket address: {e}")))
         };
-        let core = EngineCore::new(local(&publisher)?, local(&subscriber)?, Instant::now())?;
+        let mut core = EngineCore::new(local(&publisher)?, local(&subscriber)?, Instant::now())?;
+        core.set_media_address(media_address);
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let (media_tx, media_rx) = mpsc::channel(MEDIA_QUEUE);
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
