@@ -26,9 +26,21 @@ async fn the_sdk_bundles_are_served_with_their_content_types() {
     let server = Server::start(&[]);
     let base = server.url();
     for (path, file, content_type) in [
-        ("/sdk/stoa-rtc.js", "web/dist/stoa-rtc.js", "text/javascript; charset=utf-8"),
-        ("/sdk/stoa-rtc.mjs", "web/dist/stoa-rtc.mjs", "text/javascript; charset=utf-8"),
-        ("/sdk/stoa-rtc.d.ts", "web/dist/stoa-rtc.d.ts", "application/typescript; charset=utf-8"),
+        (
+            "/sdk/stoa-rtc.js",
+            "web/dist/stoa-rtc.js",
+            "text/javascript; charset=utf-8",
+        ),
+        (
+            "/sdk/stoa-rtc.mjs",
+            "web/dist/stoa-rtc.mjs",
+            "text/javascript; charset=utf-8",
+        ),
+        (
+            "/sdk/stoa-rtc.d.ts",
+            "web/dist/stoa-rtc.d.ts",
+            "application/typescript; charset=utf-8",
+        ),
     ] {
         let (status, got_type, body) = get(&format!("{base}{path}")).await;
         assert_eq!(status, 200, "{path}");
@@ -36,7 +48,10 @@ async fn the_sdk_bundles_are_served_with_their_content_types() {
         assert_eq!(body, committed(file), "{path} is the committed bundle");
     }
     let (_, _, umd) = get(&format!("{base}/sdk/stoa-rtc.js")).await;
-    assert!(umd.contains("globalThis.AgoraRTC") || umd.contains(".AgoraRTC="), "the UMD bundle defines AgoraRTC");
+    assert!(
+        umd.contains("globalThis.AgoraRTC") || umd.contains(".AgoraRTC="),
+        "the UMD bundle defines AgoraRTC"
+    );
     let (_, _, esm) = get(&format!("{base}/sdk/stoa-rtc.mjs")).await;
     assert!(esm.contains(" as default"), "the ES module has a default export");
     server.stop();
@@ -50,7 +65,10 @@ async fn the_demo_is_at_the_root_with_the_development_app_filled_in() {
     let (status, content_type, page) = get(&format!("{base}/")).await;
     assert_eq!((status, content_type.as_str()), (200, "text/html; charset=utf-8"));
     assert!(!page.contains("__STOA_DEV_APP_ID__"));
-    assert!(page.contains(&format!("value=\"{dev_app}\"")), "the app id field holds {dev_app}");
+    assert!(
+        page.contains(&format!("value=\"{dev_app}\"")),
+        "the app id field holds {dev_app}"
+    );
     assert!(page.contains("/sdk/stoa-rtc.js"));
     let (_, _, same) = get(&format!("{base}/demo/index.html")).await;
     assert_eq!(same, page);
