@@ -1,0 +1,254 @@
+//! Loopback load benchmark: the server in this process, one Rust-SDK publisher sending a real Opus stream and N
+//! Rust-SDK subscribers, all on 127.0.0.1 with real ICE, DTLS-SRTP and UDP. It reports the media worker threads'
+//! CPU time per forwarded packet next to the raw UDP send floor measured in the same run (a plain loop of
+//! `sendmmsg`, and one of `send_to`, to N loopback sockets with packets of the same size).
+//!
+//! `cargo run --release -p stoa-server --example loopback -- [--subscribers N] [--seconds S] [--workers W]`
+//!
+//! CPU time is the kernel's per-thread accounting (`/proc/self/task/*/schedstat`, nanoseconds) of the threads
+//! named `stoa-media-*`: receiving, SRTP, routing, sending and the timers (RTCP, STUN) all count. The SDK
+//! clients run in other threads and are not counted. docs/benchmarks.md has the figures.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use stoa_sdk::media::AudioEncoderPreset;
+use stoa_sdk::media::signal::SineSource;
+use stoa_sdk::{Client, ClientConfig, LocalAudioTrack, RemoteAudioTrack, Uid};
+use stoa_server::config::Config;
+use stoa_server::udp;
+
+struct Args {
+    subscribers: usize,
+    seconds: u64,
+    workers: usize,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        subscribers: 20,
+        seconds: 10,
+        workers: 1,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().and_then(|v| v.parse::<u64>().ok());
+        match (flag.as_str(), value) {
+            ("--subscribers", Some(v)) => args.subscribers = v as usize,
+            ("--seconds", Some(v)) => args.seconds = v,
+            ("--workers", Some(v)) => args.workers = v as usize,
+            _ => {
+                eprintln!("usage: loopback [--subscribers N] [--seconds S] [--workers W]");
+                std::process::exit(2);
+            }
+        }
+    }
+    args
+}
+
+/// CPU nanoseconds of this process's threads whose name starts with `prefix`.
+fn threads_cpu_ns(prefix: &str) -> (u64, usize) {
+    let mut total = 0;
+    let mut threads = 0;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return (0, 0);
+    };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.trim_end().starts_with(prefix) {
+            continue;
+        }
+        let schedstat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        if let Some(ns) = schedstat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()) {
+            total += ns;
+            threads += 1;
+        }
+    }
+    (total, threads)
+}
+
+/// CPU nanoseconds of the calling thread.
+fn this_thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid clock id and a valid out pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The raw send floor: CPU nanoseconds per datagram for `packets` datagrams of `size` bytes spread over
+/// `destinations` loopback sockets, with `sendmmsg` batches and with one `send_to` per datagram.
+fn send_floor(destinations: usize, size: usize, packets: usize) -> (f64, f64) {
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp::grow_buffers(&sender, 4 << 20);
+    let receivers: Vec<UdpSocket> = (0..destinations)
+        .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let batch: Vec<(SocketAddr, Vec<u8>)> = receivers
+        .iter()
+        .cycle()
+        .take(udp::BATCH.max(destinations))
+        .map(|r| (r.local_addr().unwrap(), vec![0x80; size]))
+        .collect();
+    let drain = |receivers: &[UdpSocket]| {
+        let mut buf = [0u8; 2048];
+        for r in receivers {
+            r.set_nonblocking(true).unwrap();
+            while r.recv(&mut buf).is_ok() {}
+        }
+    };
+
+    let start = this_thread_cpu_ns();
+    let mut sent = 0;
+    while sent < packets {
+        let mut at = 0;
+        while at < batch.len() {
+            at += udp::send_batch(&sender, &batch[at..]).unwrap_or(1);
+        }
+        sent += batch.len();
+    }
+    let mmsg = (this_thread_cpu_ns() - start) as f64 / sent as f64;
+    drain(&receivers);
+
+    let start = this_thread_cpu_ns();
+    let mut sent = 0;
+    while sent < packets {
+        for (destination, contents) in &batch {
+            let _ = sender.send_to(contents, destination);
+        }
+        sent += batch.len();
+    }
+    let plain = (this_thread_cpu_ns() - start) as f64 / sent as f64;
+    drain(&receivers);
+    (mmsg, plain)
+}
+
+fn client(url: &str) -> Client {
+    Client::new(url, ClientConfig::default()).expect("client")
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let data = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.server.http = "127.0.0.1:0".parse().unwrap();
+    config.server.udp = "127.0.0.1:0".parse().unwrap();
+    config.server.data = data.path().to_path_buf();
+    config.media.workers = args.workers;
+    config.limits.max_frames_per_second = 1000;
+    let running = stoa_server::start(config).await.expect("server");
+    let url = format!("http://{}", running.local_addr);
+    let app = running.apps[0].id.clone();
+    let metrics = running.shared.clone();
+
+    let publisher = client(&url);
+    publisher.join(&app, "load", None, Some(Uid::Number(1))).await.unwrap();
+    let track = LocalAudioTrack::custom(AudioEncoderPreset::MusicStandard).unwrap();
+    publisher.publish([&track]).await.unwrap();
+    let feeder = {
+        let track = track.clone();
+        tokio::spawn(async move {
+            let mut sine = SineSource::new(440.0, 48_000, 1, 0.5);
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            loop {
+                tick.tick().await;
+                if track.push(&sine.next_frame(20)).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+
+    let mut subscribers: Vec<(Client, RemoteAudioTrack)> = Vec::new();
+    for i in 0..args.subscribers {
+        let c = client(&url);
+        c.join(&app, "load", None, Some(Uid::Number(100 + i as u32)))
+            .await
+            .unwrap();
+        let mut attempt = 0;
+        let remote = loop {
+            match c.subscribe_audio(Uid::Number(1)).await {
+                Ok(remote) => break remote,
+                Err(e) if attempt < 20 => {
+                    attempt += 1;
+                    tracing_free_sleep(e.to_string()).await;
+                }
+                Err(e) => panic!("subscriber {i}: {e}"),
+            }
+        };
+        subscribers.push((c, remote));
+    }
+    // Let every transport connect and the stream settle.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let forwarded = || metrics.metrics.media_packets_forwarded.get() as u64;
+    let received =
+        |subs: &[(Client, RemoteAudioTrack)]| subs.iter().map(|(_, r)| r.stats().receive_packets).sum::<u64>();
+    let (cpu0, threads) = threads_cpu_ns("stoa-media-");
+    let (fwd0, recv0, wall0) = (forwarded(), received(&subscribers), Instant::now());
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    let (cpu1, _) = threads_cpu_ns("stoa-media-");
+    let (fwd1, recv1, wall) = (forwarded(), received(&subscribers), wall0.elapsed());
+    let stats = track.stats();
+    let payload = if stats.send_packets > 0 {
+        (stats.send_bytes / stats.send_packets) as usize
+    } else {
+        100
+    };
+
+    feeder.abort();
+    for (c, _) in &subscribers {
+        let _ = c.leave().await;
+    }
+    let _ = publisher.leave().await;
+
+    let fwd = fwd1 - fwd0;
+    let cpu_ns = cpu1 - cpu0;
+    // SRTP adds a 12-byte RTP header, extensions (~12) and a 10-byte auth tag to the Opus payload.
+    let datagram = payload + 34;
+    let (floor_mmsg, floor_plain) = send_floor(args.subscribers, datagram, 200_000);
+    let per_packet = cpu_ns as f64 / fwd.max(1) as f64;
+    println!(
+        "## loopback: 1 publisher (Opus, 50 packets/s), {} subscribers, {} media worker thread(s)",
+        args.subscribers, threads
+    );
+    println!();
+    println!(
+        "- measured over {:.1} s: {fwd} packets forwarded ({:.0}/s), {} received by the subscribers",
+        wall.as_secs_f64(),
+        fwd as f64 / wall.as_secs_f64(),
+        recv1 - recv0
+    );
+    println!(
+        "- media worker CPU: {:.1} ms ({:.1} % of one core)",
+        cpu_ns as f64 / 1e6,
+        cpu_ns as f64 / 1e7 / wall.as_secs_f64()
+    );
+    println!("- datagram size used for the floor: {datagram} bytes (Opus payload {payload} + SRTP/RTP overhead)");
+    println!();
+    println!("| | CPU per packet | ratio to the sendmmsg floor |");
+    println!("|---|---|---|");
+    println!(
+        "| server, per forwarded packet (all media work) | {:.2} µs | {:.2} |",
+        per_packet / 1e3,
+        per_packet / floor_mmsg
+    );
+    println!(
+        "| floor: sendmmsg to {} loopback sockets | {:.2} µs | 1.00 |",
+        args.subscribers,
+        floor_mmsg / 1e3
+    );
+    println!(
+        "| floor: send_to, one call per packet | {:.2} µs | {:.2} |",
+        floor_plain / 1e3,
+        floor_plain / floor_mmsg
+    );
+    drop(subscribers);
+    let _ = running.stop().await;
+}
+
+/// A short pause before retrying a subscribe (the publication may not be announced yet).
+async fn tracing_free_sleep(why: String) {
+    eprintln!("subscribe retry: {why}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
