@@ -1,10 +1,9 @@
 // The Web SDK's acceptance tests (issue 4), run by run.mjs. Each test gets `ctx` (server, browser, media, track(),
 // launch(), skip(), log) and must fail when the behaviour it names breaks.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import {
   REPO,
   STOA_BIN,
@@ -17,11 +16,11 @@ import {
   openContext,
   openTestPage,
   sleep,
+  stoaJoinAvailable,
   waitFor,
   withTimeout,
 } from './harness.mjs';
 
-const execFileAsync = promisify(execFile);
 let channelCounter = 0;
 /** A channel of its own for every test, so tests never see each other's users. */
 const freshChannel = (tag) => `bt-${tag}-${process.pid}-${++channelCounter}`;
@@ -362,9 +361,7 @@ async function reconnection(ctx, { downMs }) {
  * page must hear the sine at its frequency, and the Rust side must decode the page's video at the camera's size.
  */
 async function interopWithRustSdk(ctx) {
-  try {
-    await execFileAsync(STOA_BIN, ['join', '--help'], { timeout: 10000 });
-  } catch {
+  if (!(await stoaJoinAvailable())) {
     ctx.skip('`stoa join` does not exist in this build yet (the Rust SDK command line is being written)');
   }
   const { server } = ctx;
