@@ -410,7 +410,8 @@ fn free_udp_addr() -> SocketAddr {
 async fn lossy_call(codec: VideoCodec) {
     let _turn = ONE_AT_A_TIME.lock().await;
     let media = free_udp_addr();
-    let server = Server::start(&["--udp", &media.to_string()]);
+    // One worker, so that every channel is on the port the relay forwards to.
+    let server = Server::start(&["--udp", &media.to_string(), "--media-workers", "1"]);
     let relay = LossyRelay::start(media, 0.10).await;
     let b_config = ClientConfig {
         media_server_address: Some(relay.addr),
