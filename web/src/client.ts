@@ -617,13 +617,18 @@ export class AgoraRTCClient extends EventEmitter {
       }
       try {
         const offer = await publisher.offer();
-        const reply = await this.socket.request<"published">({
-          type: "publish",
-          tracks: fresh.map((t) => ({ media_type: t.trackMediaType, muted: t.muted, enabled: t.enabled })),
-          offer,
-        });
+        const reply = await this.overLink(generation, (socket) =>
+          socket.request<"published">({
+            type: "publish",
+            tracks: fresh.map((t) => ({ media_type: t.trackMediaType, muted: t.muted, enabled: t.enabled })),
+            offer,
+          }),
+        );
+        // The server forgot the session while this waited: the reconnection re-published these tracks.
+        if (this.publisher !== publisher) return;
         await publisher.answer(reply.answer);
       } catch (error) {
+        if (this.publisher !== publisher && this.generation === generation) return;
         await publisher.rollback();
         for (const track of fresh) {
           publisher.detach(track.trackMediaType);
@@ -725,16 +730,21 @@ export class AgoraRTCClient extends EventEmitter {
     return this.inMediaQueue(async () => {
       const existing = this.subscriptions.get(key);
       if (existing) return existing.track;
-      const socket = this.socket;
-      if (generation !== this.generation || !socket) {
+      if (generation !== this.generation || !this.socket) {
         throw new AgoraRTCError("INVALID_OPERATION", "Can't subscribe stream, not joined");
       }
-      const reply = await socket.request<"subscribed" | "ok">({ type: "subscribe", uid: remote._uintid, media_type: mediaType });
-      this.subscriber ??= new SubscriberTransport();
+      const subscriber = (this.subscriber ??= new SubscriberTransport());
+      // Each request survives a dropped link: it is sent again once the session is resumed. If the server forgot
+      // the session meanwhile, the subscription starts over on the new transport.
+      const reply = await this.overLink(generation, (socket) =>
+        socket.request<"subscribed" | "ok">({ type: "subscribe", uid: remote._uintid, media_type: mediaType }),
+      );
+      if (this.subscriber !== subscriber) return this.subscribeAgain(remote, mediaType, reuse, generation);
       let transceiver: RTCRtpTransceiver | undefined;
       if (reply.type === "subscribed") {
-        const accepted = await this.subscriber.accept(reply.offer, mediaType, key);
-        await socket.request<"ok">({ type: "subscriber_answer", answer: accepted.answer });
+        const accepted = await subscriber.accept(reply.offer, mediaType, key);
+        await this.overLink(generation, (socket) => socket.request<"ok">({ type: "subscriber_answer", answer: accepted.answer }));
+        if (this.subscriber !== subscriber) return this.subscribeAgain(remote, mediaType, reuse, generation);
         transceiver = accepted.transceiver;
       }
       if (!transceiver) {
@@ -757,6 +767,44 @@ export class AgoraRTCClient extends EventEmitter {
       else if (track instanceof RemoteVideoTrack) remote._videoTrack = track;
       return track;
     });
+  }
+
+  /** A subscription cut short by a lost session, made again on the new session's transport. */
+  private async subscribeAgain(
+    remote: RemoteUser,
+    mediaType: MediaType,
+    reuse: RemoteTrack | undefined,
+    generation: number,
+  ): Promise<RemoteTrack> {
+    if (generation !== this.generation) throw new AgoraRTCError("OPERATION_ABORTED", "the client left");
+    const state = this.core.users.get(remote._uintid);
+    if (!state || !hasMedia(state, mediaType)) {
+      throw new AgoraRTCError("REMOTE_USER_IS_NOT_PUBLISHED", `user is not published: uid ${remote.uid} has no ${mediaType} track`);
+    }
+    // The transports changed only because dropTransports() started a new media queue, so this queues behind the
+    // reconnection's own work, not behind the attempt that calls it.
+    return this.subscribeOne(remote, mediaType, reuse);
+  }
+
+  /**
+   * Runs a signalling request; when the link drops under it, waits for the reconnection and sends it again (at most
+   * three times). Fails when the client leaves or ends DISCONNECTED meanwhile.
+   */
+  private async overLink<T>(generation: number, send: (socket: SignallingSocket) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const socket = this.socket;
+      try {
+        if (!socket) throw new AgoraRTCError("WS_DISCONNECT", "the signalling link is down");
+        return await send(socket);
+      } catch (error) {
+        if (!(error instanceof AgoraRTCError) || !isLinkError(error) || attempt >= 3) throw error;
+        while (this.core.state !== "CONNECTED" || !this.socket || this.socket === socket) {
+          if (generation !== this.generation || this.core.state === "DISCONNECTED") throw error;
+          if (this.core.state === "CONNECTED" && this.socket === socket && socket?.open) break;
+          await sleep(20);
+        }
+      }
+    }
   }
 
   async massSubscribe(

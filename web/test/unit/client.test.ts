@@ -16,10 +16,17 @@ class FakeServer {
   refuseSockets = false;
   users: unknown[] = [];
   session = 1;
+  /** Drops the socket instead of answering the next frame of this type. */
+  dropOn: string | undefined;
 
   reply(socket: FakeWebSocket, frame: Frame): void {
     this.received.push(frame);
     const id = frame.id ?? null;
+    if (frame.type === this.dropOn) {
+      this.dropOn = undefined;
+      socket.close(1006);
+      return;
+    }
     switch (frame.type) {
       case "join": {
         const uid = typeof frame.uid === "number" ? frame.uid : 4242;
@@ -38,6 +45,9 @@ class FakeServer {
         } else {
           socket.push({ type: "joined", id, uid: 4242, role: "host", session_id: frame.session_id, resume_token: "r", keepalive_ms: 50, session_timeout_ms: 2000, users: this.users });
         }
+        break;
+      case "subscribe":
+        socket.push({ type: "error", id, error: { code: "REMOTE_USER_IS_NOT_PUBLISHED", message: "user is not published: uid 3 has no audio track" } });
         break;
       default:
         if (id !== null) socket.push({ type: "ok", id });
@@ -112,7 +122,9 @@ beforeEach(() => {
   setParameter("SERVER_URL", "http://stoa.test/");
   const g = globalThis as Record<string, unknown>;
   g.WebSocket = FakeWebSocket;
-  g.RTCPeerConnection = class {};
+  g.RTCPeerConnection = class {
+    close(): void {}
+  };
   g.fetch = async (url: string, init: { body: string }) => {
     server.gatewayCalls += 1;
     expect(url).toBe("http://stoa.test/api/v1/gateway");
@@ -253,6 +265,18 @@ describe("reconnection", () => {
     expect(joins[1]).toMatchObject({ uid: 4242, channel: "lobby" });
     expect(log).toContain("user-left:7:Quit");
     expect(client.uid).toBe(4242);
+    await client.leave();
+  });
+
+  it("sends a media request again when the link drops under it", async () => {
+    server.users = [{ uid: 3, tracks: [{ media_type: "audio" }] }];
+    const { client, log } = newClient();
+    await client.join("a".repeat(32), "lobby", null, 1);
+    server.dropOn = "subscribe";
+    const error = (await client.subscribe(3, "audio").catch((e: unknown) => e)) as AgoraRTCError;
+    expect(server.received.filter((f) => f.type === "subscribe")).toHaveLength(2);
+    expect(log).toContain("RECONNECTING->CONNECTED");
+    expect(error.code).toBe("REMOTE_USER_IS_NOT_PUBLISHED");
     await client.leave();
   });
 
