@@ -54,7 +54,8 @@ npm run --prefix web --silent check 2>&1 | tee -a "$log"
 web_status=${PIPESTATUS[0]}
 set -e
 step "browser tests"
-cargo build --locked --bin stoa
+# `--features bot` adds `stoa join` (the Rust SDK on the command line) for the browser <-> Rust interop test.
+cargo build --locked -p stoa-server --features bot --bin stoa
 set +e
 node web/tests/browser/run.mjs 2>&1 | tee -a "$log"
 browser_status=${PIPESTATUS[0]}

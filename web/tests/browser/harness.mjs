@@ -355,14 +355,19 @@ export async function expectCode(page, code, method, ...args) {
   return result.error;
 }
 
-/** The `stoa` binary's `join` subcommand (the Rust SDK on the command line), when this build has it. */
-export async function stoaJoinAvailable() {
-  try {
-    await execFileAsync(STOA_BIN, ['join', '--help'], { timeout: 10000 });
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * Whether this `stoa` build has `join` (the Rust SDK on the command line; cargo feature `bot`). Builds without it
+ * print "`stoa join` is not in this build"; older ones do not know the subcommand. Returns null when it is there,
+ * else the reason. The probe points at a closed port and is stopped after 3 s: a real `join` never gets far.
+ */
+export async function stoaJoinMissing() {
+  const probe = ['join', '--server', 'http://127.0.0.1:9', '--app-id', '0'.repeat(32), '--channel', 'probe', '--duration', '1'];
+  const stderr = await execFileAsync(STOA_BIN, probe, { timeout: 3000 }).then(
+    (result) => result.stderr,
+    (error) => String(error.stderr ?? ''),
+  );
+  if (/not in this build|unrecognized subcommand/.test(stderr)) return stderr.trim().split('\n')[0];
+  return null;
 }
 
 export function assert(condition, message) {

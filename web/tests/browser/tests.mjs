@@ -16,7 +16,7 @@ import {
   openContext,
   openTestPage,
   sleep,
-  stoaJoinAvailable,
+  stoaJoinMissing,
   waitFor,
   withTimeout,
 } from './harness.mjs';
@@ -361,9 +361,8 @@ async function reconnection(ctx, { downMs }) {
  * page must hear the sine at its frequency, and the Rust side must decode the page's video at the camera's size.
  */
 async function interopWithRustSdk(ctx) {
-  if (!(await stoaJoinAvailable())) {
-    ctx.skip('`stoa join` does not exist in this build yet (the Rust SDK command line is being written)');
-  }
+  const missing = await stoaJoinMissing();
+  if (missing) ctx.skip(`\`stoa join\` is not available in ${STOA_BIN}: ${missing}`);
   const { server } = ctx;
   const channel = freshChannel('interop');
   const sineHz = 880;
@@ -512,7 +511,10 @@ async function demoScreenShare(ctx) {
     });
   const cameraSize = `${VIDEO.width}x${VIDEO.height}`;
   await tabs[0].click('#toggle-screen');
-  const screenSize = await waitFor(async () => ((await remoteSize()) !== cameraSize && (await remoteSize()) !== '0x0' ? remoteSize() : false), {
+  const screenSize = await waitFor(async () => {
+    const size = await remoteSize();
+    return /^[1-9]\d*x[1-9]\d*$/.test(size) && size !== cameraSize ? size : false;
+  }, {
     timeout: 20000,
     what: 'the other tab to show the shared screen instead of the camera',
   });
