@@ -1,4 +1,7 @@
-//! `stoa`: the server (`stoa serve`) and its tools (`stoa token`).
+//! `stoa`: the server (`stoa serve`) and its tools (`stoa token`, and `stoa join` with the `bot` feature).
+
+#[cfg(feature = "bot")]
+mod join;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,6 +28,42 @@ enum Command {
     Serve(ServeArgs),
     /// Print an AccessToken2 ("007") RTC token and nothing else.
     Token(TokenArgs),
+    /// Join a channel as a bot on the Rust SDK: publish a tone, a file or a test pattern, record everyone else,
+    /// print a JSON summary when leaving. Needs a build with `--features bot`.
+    Join(JoinArgs),
+}
+
+#[derive(clap::Args)]
+pub(crate) struct JoinArgs {
+    /// The Stoa server, http(s)://host:port.
+    #[arg(long)]
+    server: String,
+    #[arg(long)]
+    app_id: String,
+    #[arg(long)]
+    channel: String,
+    /// An RTC token, for apps with a certificate.
+    #[arg(long)]
+    token: Option<String>,
+    /// A number uid or a string uid (user account); by default the server assigns a number.
+    #[arg(long)]
+    uid: Option<String>,
+    /// Publish audio: `sine:HZ` (a tone), or an audio file path or http(s) URL (wav, flac, ogg, mp3, aac/m4a),
+    /// played in a loop.
+    #[arg(long)]
+    audio: Option<String>,
+    /// Publish video: `testsrc:WIDTHxHEIGHT@FPS`, a test pattern (frames carry a counter).
+    #[arg(long)]
+    video: Option<String>,
+    /// The video codec: vp8, vp9 or h264.
+    #[arg(long, default_value = "vp8")]
+    codec: String,
+    /// Record remote users into this folder: `<uid>.wav` (audio) and `<uid>.video.json` (a video summary).
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Leave after this many seconds; by default stay until Ctrl-C.
+    #[arg(long)]
+    duration: Option<f64>,
 }
 
 #[derive(clap::Args)]
@@ -82,6 +121,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Token(args) => token(args),
+        Command::Join(args) => return join(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -90,6 +130,33 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs the bot. Errors print the catalog code (stderr) and a JSON object `{"error": {"code", "message"}}`
+/// (stdout), and exit non-zero.
+#[cfg(feature = "bot")]
+fn join(args: JoinArgs) -> ExitCode {
+    match join::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stoa join: {}: {}", e.code.as_str(), e.detail);
+            println!(
+                "{}",
+                serde_json::json!({ "error": { "code": e.code.as_str(), "message": e.detail } })
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "bot"))]
+fn join(_args: JoinArgs) -> ExitCode {
+    eprintln!(
+        "stoa: `stoa join` is not in this build. It runs on the Rust SDK, which links libopus and libvpx: install \
+         them (Debian: apt-get install libopus-dev libvpx-dev pkg-config nasm), then build with \
+         `cargo build --release --features bot` (or `cargo run --release --features bot -- join ...`)."
+    );
+    ExitCode::from(2)
 }
 
 fn token(args: TokenArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
