@@ -154,17 +154,26 @@ try {
     await window.client.unpublish(cam);
     await new Promise((r) => setTimeout(r, 300));
     await window.client.publish(cam);
+    await new Promise((r) => setTimeout(r, 1500));
+    // Disabling releases the camera and keeps the subscription; enabling captures again on the same sender.
+    await cam.setEnabled(false);
+    await new Promise((r) => setTimeout(r, 300));
+    await cam.setEnabled(true);
   });
   await a.waitForTimeout(4000);
+  const bytesBefore = (await measure(a)).video?.receiveBytes ?? 0;
+  await a.waitForTimeout(1500);
   const afterRepublish = await measure(a);
   const events = await a.evaluate(() => window.events);
   console.log("events on a", JSON.stringify(events), "video after re-publish", afterRepublish.width, afterRepublish.video?.receiveBytes);
   const expected = [
     "user-info-updated:bob:mute-audio", "user-unpublished:bob:audio", "user-info-updated:bob:unmute-audio",
     "user-published:bob:audio", "user-unpublished:bob:video", "user-published:bob:video",
+    "user-info-updated:bob:disable-local-video", "user-unpublished:bob:video",
+    "user-info-updated:bob:enable-local-video", "user-published:bob:video",
   ];
   if (JSON.stringify(events) !== JSON.stringify(expected)) failed = true;
-  if (!(afterRepublish.width > 0 && afterRepublish.video?.receiveBytes > 0)) failed = true;
+  if (!(afterRepublish.width > 0 && afterRepublish.video?.receiveBytes > bytesBefore)) failed = true;
   await b.evaluate(() => window.client.leave());
   await a.waitForTimeout(500);
   const left = await a.evaluate(() => [window.events.at(-1), window.client.remoteUsers.length]);

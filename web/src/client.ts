@@ -546,7 +546,7 @@ export class AgoraRTCClient extends EventEmitter {
     if (tracks.length > 0) {
       this.emit("media-reconnect-start", localUid);
       try {
-        await this.publish(tracks as unknown as ILocalTrack[]);
+        await this.publishTracks(tracks as unknown as ILocalTrack[], true);
       } catch (error) {
         log.warn("re-publishing after reconnection failed", error);
       }
@@ -579,6 +579,11 @@ export class AgoraRTCClient extends EventEmitter {
   }
 
   async publish(tracks: ILocalTrack | ILocalTrack[]): Promise<void> {
+    return this.publishTracks(tracks, false);
+  }
+
+  /** `restoring`: re-publishing after a lost session, where a track the app disabled stays published disabled. */
+  private async publishTracks(tracks: ILocalTrack | ILocalTrack[], restoring: boolean): Promise<void> {
     if (this.core.state !== "CONNECTED" || !this.socket) {
       throw new AgoraRTCError("INVALID_OPERATION", "Can't publish stream, haven't joined yet!");
     }
@@ -591,7 +596,7 @@ export class AgoraRTCClient extends EventEmitter {
     for (const item of list) {
       if (!(item instanceof LocalTrack)) throw new AgoraRTCError("INVALID_PARAMS", "parameter is not local track");
       if (item.isClosed) throw new AgoraRTCError("INVALID_LOCAL_TRACK", `track ${item.getTrackId()} is closed`);
-      if (!item.enabled) throw new AgoraRTCError("TRACK_IS_DISABLED", `track ${item.getTrackId()} is disabled: enable it before publishing`);
+      if (!item.enabled && !restoring) throw new AgoraRTCError("TRACK_IS_DISABLED", `track ${item.getTrackId()} is disabled: enable it before publishing`);
       if (!locals.includes(item)) locals.push(item);
     }
     const fresh = locals.filter((t) => this.published.get(t.trackMediaType) !== t);
@@ -609,7 +614,7 @@ export class AgoraRTCClient extends EventEmitter {
       if (generation !== this.generation || !this.socket) {
         throw new AgoraRTCError("INVALID_OPERATION", "Can't publish stream, haven't joined yet!");
       }
-      this.publisher ??= new PublisherTransport(this.codec);
+      this.publisher ??= this.watchTransport(new PublisherTransport(this.codec));
       const publisher = this.publisher;
       for (const track of fresh) {
         const transceiver = publisher.attach(track.trackMediaType, track.sendingTrack());
@@ -733,7 +738,7 @@ export class AgoraRTCClient extends EventEmitter {
       if (generation !== this.generation || !this.socket) {
         throw new AgoraRTCError("INVALID_OPERATION", "Can't subscribe stream, not joined");
       }
-      const subscriber = (this.subscriber ??= new SubscriberTransport());
+      const subscriber = (this.subscriber ??= this.watchTransport(new SubscriberTransport()));
       // Each request survives a dropped link: it is sent again once the session is resumed. If the server forgot
       // the session meanwhile, the subscription starts over on the new transport.
       const reply = await this.overLink(generation, (socket) =>
@@ -767,6 +772,19 @@ export class AgoraRTCClient extends EventEmitter {
       else if (track instanceof RemoteVideoTrack) remote._videoTrack = track;
       return track;
     });
+  }
+
+  /** Agora's `peerconnection-state-change` (current, previous), from either transport. */
+  private watchTransport<T extends PublisherTransport | SubscriberTransport>(transport: T): T {
+    let previous: RTCPeerConnectionState = "new";
+    const pc = transport.pc;
+    pc.addEventListener?.("connectionstatechange", () => {
+      const current = pc.connectionState;
+      if (current === previous) return;
+      this.emit("peerconnection-state-change", current, previous);
+      previous = current;
+    });
+    return transport;
   }
 
   /** A subscription cut short by a lost session, made again on the new session's transport. */
