@@ -645,3 +645,63 @@ async fn video_publish_errors_carry_the_catalog_codes() {
     a.leave().await.unwrap();
     av1.leave().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vp9_recovers_from_10_percent_loss_between_the_subscriber_and_the_server() {
+    lossy_call(VideoCodec::Vp9).await;
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Mute
+
+/// Muting ends the remote video track (Agora's `user-unpublished`); after unmuting, a new subscription decodes
+/// again from a keyframe, on the same m-line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn muted_video_comes_back_after_unmute_and_resubscribe() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = Server::start(&[]);
+    let (a, b, mut b_events) = pair(&server, "mute", VideoCodec::Vp8, ClientConfig::default()).await;
+    let track = LocalVideoTrack::custom(config()).unwrap();
+    a.publish([&track]).await.unwrap();
+    let remote = subscribe_video_when_published(&b, &mut b_events).await;
+    let mut frames = remote.frames();
+    let feeder = VideoFeeder::start(&track, 6 * FPS);
+    let first = collect(&mut frames, Duration::from_secs(1)).await;
+    assert!(!first.is_empty(), "frames before mute");
+
+    track.set_muted(true).await.unwrap();
+    wait_for(
+        &mut b_events,
+        5.0,
+        |e| matches!(e, Event::UserUnpublished(user, MediaType::Video) if user.uint_uid == 1),
+    )
+    .await;
+    // The track ended: its receiver drains and closes.
+    while tokio::time::timeout(Duration::from_secs(5), frames.recv())
+        .await
+        .expect("the muted track's receiver ends")
+        .is_some()
+    {}
+    assert!(remote.is_ended());
+
+    track.set_muted(false).await.unwrap();
+    let again = subscribe_video_when_published(&b, &mut b_events).await;
+    let mut frames = again.frames();
+    let second = collect(&mut frames, Duration::from_secs(2)).await;
+    drop(feeder);
+    let seen = Seen::of(&second, u64::MAX);
+    eprintln!("after unmute: {seen:?}; stats {:?}", again.stats());
+    assert!(seen.decoded >= 10, "{seen:?}");
+    assert_eq!(
+        (seen.wrong_size, seen.unreadable, seen.out_of_order),
+        (0, 0, 0),
+        "{seen:?}"
+    );
+    let before_mute = first.last().and_then(read_counter).expect("a counter before mute");
+    assert!(
+        seen.first.is_some_and(|n| n > before_mute),
+        "the new track starts after the mute (last counter before it: {before_mute}): {seen:?}"
+    );
+    a.leave().await.unwrap();
+    b.leave().await.unwrap();
+}
