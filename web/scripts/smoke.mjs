@@ -79,6 +79,8 @@ async function joinAndPublish(page, uid) {
     window.client = client;
     window.states = [];
     client.on("connection-state-change", (cur, prev) => window.states.push(`${prev}->${cur}`));
+    window.exceptions = [];
+    client.on("exception", (e) => window.exceptions.push(`${e.code} ${e.msg} ${e.uid}`));
     client.on("user-published", async (user, mediaType) => {
       const track = await client.subscribe(user, mediaType);
       if (mediaType === "video") track.play("remote");
@@ -113,6 +115,7 @@ async function measure(page) {
       rtc: client.getRTCStats(),
       local: client.getLocalVideoStats(),
       states: window.states,
+      exceptions: window.exceptions,
       debug: process_debug ? await (async () => { const out = []; (await client.subscriber.pc.getStats()).forEach((e) => { if (e.type === "transport" || e.type === "candidate-pair") out.push(e); }); return out; })() : undefined,
     };
   }, !!process.env.SMOKE_DEBUG);
@@ -128,6 +131,7 @@ try {
     const m = await measure(page);
     console.log(name, JSON.stringify(m));
     if (!(m.width > 0 && m.height > 0 && m.video?.receiveBytes > 0 && m.peak > 0.001)) failed = true;
+    if (m.exceptions.length > 0) failed = true;
   }
   // Drop a's signalling socket: it must go RECONNECTING then CONNECTED by itself, and video must keep decoding.
   const before = await b.evaluate(() => Object.values(window.client.getRemoteVideoStats())[0]?.receiveBytes ?? 0);

@@ -7,6 +7,7 @@ import { EventEmitter } from "./events";
 import type { GatewayResponse, Joined, MediaType, ServerFrame } from "./generated/protocol";
 import { HTTP_RETRY, WEBSOCKET_RETRY, mayRetry, retryDelay } from "./retry";
 import { SignallingSocket, type Outgoing } from "./signalling";
+import { ExceptionMonitor, type MediaSample } from "./exceptions";
 import { ClientCore, hasMedia, type CoreEvent } from "./state";
 import {
   localAudioStats,
@@ -126,6 +127,9 @@ export class AgoraRTCClient extends EventEmitter {
   private rtcStats: AgoraRTCStats = emptyRtcStats();
   private rtcSnapshot: { sent: number; received: number; at: number } | undefined;
   private isStringUid = false;
+  private readonly exceptions = new ExceptionMonitor();
+  /** The microphone's total energy at the last stats round, to tell silence from sound between rounds. */
+  private lastAudioEnergy: number | undefined;
 
   constructor(config?: ClientConfig) {
     super();
@@ -428,6 +432,8 @@ export class AgoraRTCClient extends EventEmitter {
     this.rtcStats = emptyRtcStats();
     this.rtcSnapshot = undefined;
     this.mediaQueue = Promise.resolve();
+    this.exceptions.reset();
+    this.lastAudioEnergy = undefined;
   }
 
   // ---------------------------------------------------------------------------------------------------- keepalive and reconnection
@@ -934,6 +940,7 @@ export class AgoraRTCClient extends EventEmitter {
       this.localStats.video =
         localVideoStats(pub, this.localStats.video?.snapshot, now, capture, target, startedAt) ?? this.localStats.video;
     }
+    this.detectExceptions(pub);
     const rtt = subSummary.rttMs || pubSummary.rttMs;
     for (const subscription of this.subscriptions.values()) {
       const id = subscription.track.getMediaStreamTrack().id;
@@ -945,6 +952,41 @@ export class AgoraRTCClient extends EventEmitter {
         subscription.snapshot = read.snapshot;
       }
     }
+  }
+
+  /** Feeds the exception monitor from this round's stats; only what is live and measurable is sampled. */
+  private detectExceptions(pub: StatsEntry[]): void {
+    const samples: MediaSample[] = [];
+    const localUid = this.uid;
+    const video = this.published.get("video");
+    const audio = this.published.get("audio");
+    if (localUid !== undefined) {
+      const local: MediaSample = { uid: localUid };
+      const videoStats = this.localStats.video?.stats;
+      if (video && video.enabled && !video.muted && videoStats && videoStats.sendBytes > 0) {
+        local.captureFrameRate = videoStats.captureFrameRate ?? 0;
+        local.sendFrameRate = videoStats.sendFrameRate ?? 0;
+      }
+      const source = pub.find((e) => e.type === "media-source" && e.kind === "audio");
+      const energy = typeof source?.totalAudioEnergy === "number" ? source.totalAudioEnergy : undefined;
+      if (audio && audio.enabled && !audio.muted && energy !== undefined && this.lastAudioEnergy !== undefined) {
+        local.sendAudioLevel = energy - this.lastAudioEnergy > 1e-9 ? 1 : 0;
+        local.sendAudioBitrate = this.localStats.audio?.stats.sendBitrate;
+      }
+      this.lastAudioEnergy = energy;
+      samples.push(local);
+    }
+    for (const subscription of this.subscriptions.values()) {
+      const stats = subscription.stats;
+      const user = this.users.get(subscription.uid);
+      if (!stats || !user) continue;
+      if (subscription.mediaType === "video" && "decodeFrameRate" in stats) {
+        samples.push({ uid: user.uid, receiveVideoBitrate: stats.receiveBitrate, decodeFrameRate: stats.decodeFrameRate ?? 0 });
+      } else if (subscription.mediaType === "audio" && "receiveLevel" in stats && subscription.track.isPlaying) {
+        samples.push({ uid: user.uid, receiveAudioBitrate: stats.receiveBitrate, receiveAudioLevel: stats.receiveLevel });
+      }
+    }
+    for (const event of this.exceptions.sample(samples)) this.emit("exception", event);
   }
 
   getRTCStats(): AgoraRTCStats {

@@ -203,6 +203,21 @@ describe("join", () => {
   });
 });
 
+describe("roles", () => {
+  it("joins live mode as audience, refuses publishing, and switches to host", async () => {
+    const client = new AgoraRTCClient({ codec: "vp8", mode: "live" });
+    expect(client.role).toBe("audience");
+    await client.join("a".repeat(32), "stage", null, 2);
+    expect(server.received.find((f) => f.type === "join")).toMatchObject({ mode: "live", role: "audience" });
+    await expect(client.publish([])).rejects.toThrowError("AgoraRTCError INVALID_OPERATION: audience can not publish stream");
+    await client.setClientRole("host");
+    expect(server.received.at(-1)).toMatchObject({ type: "set_client_role", role: "host" });
+    expect(client.role).toBe("host");
+    await expect(client.setClientRole("boss" as never)).rejects.toMatchObject({ code: "INVALID_PARAMS" });
+    await client.leave();
+  });
+});
+
 describe("events and subscriptions", () => {
   it("turns pushes into Agora's events and refuses subscribing to what is not published", async () => {
     const { client, log } = newClient();
