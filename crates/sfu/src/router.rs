@@ -100,6 +100,8 @@ enum SlotState {
     Deactivating,
     /// Inactive and free: the next subscription of the same kind reuses this m-line.
     Idle,
+    /// The client rejected it (port 0 in its answer): stopped for good, never reused.
+    Rejected,
 }
 
 /// An m-line the router added to a subscriber transport.
@@ -382,7 +384,7 @@ impl Router {
             }
         };
         session.negotiated_at.get_or_insert(now);
-        let answer = answer.to_sdp_string();
+        let answer = sdp_scan::follow_offer_order(&answer.to_sdp_string(), &scanned);
 
         // The publications, as str0m now sees them.
         let mut published = [None, None];
@@ -690,6 +692,7 @@ impl Router {
             return Err(SfuError::UnknownParticipant(id));
         };
         let result = guard(|| session.rtc.sdp_api().accept_answer(pending, answer));
+        let mut rejected = Vec::new();
         let outcome = match result {
             Ok(Ok(())) => {
                 session.negotiated_at.get_or_insert(now);
@@ -697,6 +700,13 @@ impl Router {
                 for slot in &mut p.slots {
                     match slot.state {
                         SlotState::Deactivating => slot.state = SlotState::Idle,
+                        SlotState::Offered if session.rtc.media(slot.mid).is_none_or(|m| m.disabled()) => {
+                            // Rejected by the client (e.g. no codec in common): its subscription ends here.
+                            slot.state = SlotState::Rejected;
+                            if let Some(key) = slot.sub.take() {
+                                rejected.push(key);
+                            }
+                        }
                         SlotState::Offered => {
                             slot.state = SlotState::Active;
                             slot.reused = false;
@@ -719,7 +729,7 @@ impl Router {
                                 }
                             }
                         }
-                        SlotState::Active | SlotState::Idle => {}
+                        SlotState::Active | SlotState::Idle | SlotState::Rejected => {}
                     }
                 }
                 session.pending_ufrag = None;
@@ -753,6 +763,20 @@ impl Router {
             }
             Err(()) => Err(SfuError::Internal),
         };
+        for key in rejected {
+            self.subs.remove(&key);
+            if let Some(track) = self.tracks.get_mut(&key.track()) {
+                track.subscribers.retain(|s| *s != key.subscriber);
+            }
+            if let Some(p) = self.participants.get_mut(&id) {
+                p.subs.retain(|k| *k != key);
+            }
+            self.outputs.push_back(Output::Event(Event::SubscriptionRejected {
+                subscriber: key.subscriber,
+                publisher: key.publisher,
+                kind: key.kind,
+            }));
+        }
         if outcome.is_ok() {
             self.refresh_ufrag(sid);
         }

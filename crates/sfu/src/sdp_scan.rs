@@ -12,6 +12,8 @@ pub(crate) struct ScannedMedia {
     pub mid: Option<String>,
     /// The offerer sends on it: direction sendonly or sendrecv (explicit or inherited) and a non-zero port.
     pub sending: bool,
+    /// The payload types (formats) of the m-line, in the offerer's order of preference.
+    pub formats: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -34,6 +36,7 @@ fn direction(line: &str) -> Option<Dir> {
 
 struct Section {
     kind: Option<MediaKind>,
+    formats: Vec<String>,
     port_zero: bool,
     mid: Option<String>,
     dir: Option<Dir>,
@@ -56,8 +59,10 @@ pub(crate) fn scan(sdp: &str, max_mlines: usize) -> Result<Vec<ScannedMedia>, Sf
                 _ => None,
             };
             let port_zero = fields.next().is_some_and(|p| p == "0");
+            let formats = fields.skip(1).map(str::to_string).collect();
             sections.push(Section {
                 kind,
+                formats,
                 port_zero,
                 mid: None,
                 dir: None,
@@ -82,8 +87,35 @@ pub(crate) fn scan(sdp: &str, max_mlines: usize) -> Result<Vec<ScannedMedia>, Sf
             kind: s.kind,
             sending: !s.port_zero && matches!(s.dir.unwrap_or(session_dir), Dir::SendRecv | Dir::SendOnly),
             mid: s.mid,
+            formats: s.formats,
         })
         .collect())
+}
+
+/// Reorders the payload types of each answered m-line to follow the offer's order for the same mid. str0m lists
+/// them in its own codec order, but the offerer sends with the first codec of the answer it supports, so this is
+/// what makes a browser publish with the codec it put first (Agora's `codec` setting) rather than our favourite.
+pub(crate) fn follow_offer_order(answer: &str, offer: &[ScannedMedia]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut current_mline: Option<usize> = None;
+    for line in answer.split("\r\n") {
+        if line.starts_with("m=") {
+            current_mline = Some(out.len());
+        } else if let Some(mid) = line.strip_prefix("a=mid:")
+            && let Some(at) = current_mline.take()
+            && let Some(offered) = offer.iter().find(|m| m.mid.as_deref() == Some(mid.trim()))
+        {
+            let mline = &out[at];
+            let mut fields: Vec<&str> = mline.split(' ').collect();
+            if fields.len() > 3 {
+                let rank = |pt: &str| offered.formats.iter().position(|f| f == pt).unwrap_or(usize::MAX);
+                fields[3..].sort_by_key(|pt| rank(pt));
+                out[at] = fields.join(" ");
+            }
+        }
+        out.push(line.to_string());
+    }
+    out.join("\r\n")
 }
 
 #[cfg(test)]
@@ -104,6 +136,23 @@ mod tests {
         assert!(!media[1].sending);
         assert!(!media[2].sending, "port 0");
         assert_eq!(media[3].kind, None);
+    }
+
+    #[test]
+    fn answer_formats_follow_the_offer() {
+        let offer = scan(
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=mid:a\r\nm=video 9 UDP/TLS/RTP/SAVPF 102 96 98\r\na=mid:v\r\n",
+            16,
+        )
+        .unwrap();
+        assert_eq!(offer[1].formats, ["102", "96", "98"]);
+        let answer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\n\
+                      m=video 9 UDP/TLS/RTP/SAVPF 96 97 98 102\r\nc=IN IP4 0.0.0.0\r\na=mid:v\r\n";
+        assert_eq!(
+            follow_offer_order(answer, &offer),
+            "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\n\
+             m=video 9 UDP/TLS/RTP/SAVPF 102 96 98 97\r\nc=IN IP4 0.0.0.0\r\na=mid:v\r\n"
+        );
     }
 
     #[test]

@@ -112,6 +112,13 @@ pub enum Event {
         participant: ParticipantId,
         kind: MediaKind,
     },
+    /// The subscriber rejected the m-line of this subscription in its answer (port 0: e.g. it supports none of
+    /// the offered codecs). The subscription is gone; subscribing again offers a new m-line.
+    SubscriptionRejected {
+        subscriber: ParticipantId,
+        publisher: ParticipantId,
+        kind: MediaKind,
+    },
     /// The participant's subscriber transport has changes (new or removed subscriptions) that need an SDP round:
     /// call [`Router::create_subscriber_offer`](crate::Router::create_subscriber_offer).
     NegotiationNeeded { participant: ParticipantId },

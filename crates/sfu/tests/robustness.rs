@@ -73,7 +73,7 @@ fn malformed_sdp_is_refused() {
             "{bad:?}: {result:?}"
         );
     }
-    let huge = "a".repeat(70 * 1024);
+    let huge = "a".repeat(r.config().max_sdp_len + 1);
     assert!(matches!(
         r.publisher_offer(ALICE, &huge, now),
         Err(SfuError::SdpTooLarge { .. })
