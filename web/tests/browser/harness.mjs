@@ -152,11 +152,14 @@ export class Front {
   }
 
   async handle(request, response) {
-    const { pathname } = new URL(request.url, 'http://front');
+    const { pathname, searchParams } = new URL(request.url, 'http://front');
     if (pathname.startsWith('/__test__/')) {
       const name = path.basename(pathname);
       try {
-        const body = await readFile(path.join(HERE, 'pages', name));
+        let body = await readFile(path.join(HERE, 'pages', name), 'utf8');
+        // `?sdk=URL` loads the bundle from elsewhere: an app hosted on its own origin with Stoa's script tag.
+        const sdk = searchParams.get('sdk');
+        if (sdk) body = body.replace('src="/sdk/stoa-rtc.js"', `src="${encodeURI(sdk)}"`);
         const type = /\.m?js$/.test(name) ? 'text/javascript' : 'text/html; charset=utf-8';
         response.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
       } catch {

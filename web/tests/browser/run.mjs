@@ -108,7 +108,7 @@ try {
       results.failed += 1;
       console.log(`FAILED  ${test.name} (${seconds} s)\n        ${detail.split('\n').join('\n        ')}`);
       for (const line of ctx.log) console.log(`        note: ${line}`);
-      for (const line of logs.slice(-15)) console.log(`        console: ${line.slice(0, 400)}`);
+      for (const line of [...new Set(logs)].slice(-10)) console.log(`        console: ${line.slice(0, 400)}`);
     }
   }
 } catch (error) {

@@ -125,35 +125,12 @@ export const tests = [
   {
     name: 'a page written like Agora\'s samples works by pointing its script tag at stoa',
     timeout: 60000,
-    async run(ctx) {
-      const { server } = ctx;
-      const channel = freshChannel('sample');
-      const pages = [];
-      for (let i = 0; i < 2; i += 1) {
-        const context = ctx.track(await openContext(ctx.browser, ctx.origin));
-        const page = await context.newPage();
-        await page.goto(`${ctx.origin}/__test__/agora-sample.html`);
-        await page.fill('#appid', server.appId);
-        await page.fill('#channel', channel);
-        await page.click('#join');
-        await page.waitForSelector('#local-player video', { timeout: 15000 });
-        pages.push(page);
-      }
-      for (const page of pages) {
-        const remote = await waitFor(
-          () =>
-            page.evaluate(() => {
-              const video = document.querySelector('#remote-playerlist video');
-              return video && video.videoWidth > 0 ? { width: video.videoWidth, height: video.videoHeight } : false;
-            }),
-          { timeout: 25000, what: 'the sample page to play the remote video' },
-        );
-        assert(remote.width === VIDEO.width && remote.height === VIDEO.height, `sample page remote video is ${remote.width}x${remote.height}`);
-        const log = await page.evaluate(() => window.sampleLog);
-        assert(!log.some((line) => line.startsWith('error')), `the sample page logged errors: ${log.join(' | ')}`);
-      }
-      await pages[0].click('#leave');
-    },
+    run: (ctx) => agoraSample(ctx, { sdkUrl: null }),
+  },
+  {
+    name: 'the Agora-style page hosted on its own origin works with the script tag pointing at stoa\'s URL',
+    timeout: 60000,
+    run: (ctx) => agoraSample(ctx, { sdkUrl: `${ctx.server.url}/sdk/stoa-rtc.js` }),
   },
 
   {
@@ -295,6 +272,46 @@ export const tests = [
   { name: 'the demo page holds a call between two tabs', timeout: 60000, run: demoCall },
   { name: 'the demo page shares a screen in place of the camera and gives the camera back', timeout: 75000, run: demoScreenShare },
 ];
+
+/**
+ * Two copies of pages/agora-sample.html (Agora's basic video call sample, script tag changed) join with the form and
+ * must play each other's video. With `sdkUrl`, the page comes from the harness's front (its own origin) and the
+ * script tag points at the server's absolute URL, as an app hosted elsewhere would use Stoa.
+ */
+async function agoraSample(ctx, { sdkUrl }) {
+  const { server } = ctx;
+  const channel = freshChannel('sample');
+  const query = sdkUrl ? `?sdk=${encodeURIComponent(sdkUrl)}` : '';
+  const pages = [];
+  for (let i = 0; i < 2; i += 1) {
+    const context = ctx.track(await openContext(ctx.browser, ctx.origin));
+    const page = await context.newPage();
+    await page.goto(`${ctx.origin}/__test__/agora-sample.html${query}`);
+    await page.fill('#appid', server.appId);
+    await page.fill('#channel', channel);
+    await page.click('#join');
+    await page.waitForSelector('#local-player video', { timeout: 20000 }).catch(async () => {
+      const log = await page.evaluate(() => window.sampleLog).catch(() => []);
+      const cors = context.logs.find((line) => line.includes('CORS'));
+      throw new Error(`the sample page did not join within 20 s; its log: ${log.join(' | ').split('\n')[0] || 'empty'}${cors ? `\nfirst CORS error: ${cors}` : ''}`);
+    });
+    pages.push(page);
+  }
+  for (const page of pages) {
+    const remote = await waitFor(
+      () =>
+        page.evaluate(() => {
+          const video = document.querySelector('#remote-playerlist video');
+          return video && video.videoWidth > 0 ? { width: video.videoWidth, height: video.videoHeight } : false;
+        }),
+      { timeout: 25000, what: 'the sample page to play the remote video' },
+    );
+    assert(remote.width === VIDEO.width && remote.height === VIDEO.height, `sample page remote video is ${remote.width}x${remote.height}`);
+    const log = await page.evaluate(() => window.sampleLog);
+    assert(!log.some((line) => line.startsWith('error')), `the sample page logged errors: ${log.join(' | ')}`);
+  }
+  await pages[0].click('#leave');
+}
 
 /**
  * Alice reaches the server through a front of her own, which drops her sockets (and, with `downMs`, refuses new ones for
