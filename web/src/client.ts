@@ -118,6 +118,7 @@ export class AgoraRTCClient extends EventEmitter {
   private mediaQueue: Promise<unknown> = Promise.resolve();
   private keepaliveTimer: ReturnType<typeof setInterval> | undefined;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
+  private volumeTimer: ReturnType<typeof setInterval> | undefined;
   /** Bumped on leave and every new session; stale async work compares it and stops. */
   private generation = 0;
   private localStats: {
@@ -1029,8 +1030,10 @@ export class AgoraRTCClient extends EventEmitter {
     return { uplinkNetworkQuality: 0, downlinkNetworkQuality: 0 };
   }
 
+  /** "volume-indicator" every 2 s while connected, across joins, as in Agora; calling it again restarts it. */
   enableAudioVolumeIndicator(): void {
-    setInterval(() => {
+    clearInterval(this.volumeTimer);
+    this.volumeTimer = setInterval(() => {
       if (this.core.state !== "CONNECTED") return;
       const result: { level: number; uid: UID }[] = [];
       const audio = this.published.get("audio");
