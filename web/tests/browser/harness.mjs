@@ -317,13 +317,16 @@ function watchPage(page, logs) {
 export async function openTestPage(context, origin, file = 'harness.html') {
   const page = await context.newPage();
   await page.goto(`${origin}/__test__/${file}`, { waitUntil: 'load', timeout: 15000 });
+  // The harness script defines `window.t`; a module page adds it after the module ran.
+  await page.waitForFunction(() => typeof window.t === 'object', null, { timeout: 10000 }).catch(() => {});
   const sdk = await page.evaluate(() => ({
     hasAgoraRTC: typeof window.AgoraRTC === 'object' && window.AgoraRTC !== null,
     version: window.AgoraRTC?.VERSION ?? null,
   }));
   if (!sdk.hasAgoraRTC) {
-    throw new Error('window.AgoraRTC is missing: /sdk/stoa-rtc.js did not load or did not define AgoraRTC');
+    throw new Error(`window.AgoraRTC is missing: the SDK bundle did not load or did not define AgoraRTC (${file})`);
   }
+  if (!(await page.evaluate(() => typeof window.t === 'object'))) throw new Error(`the harness script did not load in ${file}`);
   return page;
 }
 

@@ -134,6 +134,22 @@ export const tests = [
   },
 
   {
+    name: 'a page on the ES module bundle calls a page on the UMD bundle',
+    timeout: 60000,
+    async run(ctx) {
+      const channel = freshChannel('esm');
+      const esmContext = ctx.track(await openContext(ctx.browser, ctx.origin));
+      const esm = await openTestPage(esmContext, ctx.origin, 'esm.html');
+      const umd = await harnessPage(ctx);
+      const exports = await esm.evaluate(() => window.esmExports);
+      assert(exports.includes('default'), `stoa-rtc.mjs has no default export: ${exports.join(', ')}`);
+      const esmUid = await joinAndPublish(esm, ctx.server.appId, channel);
+      const umdUid = await joinAndPublish(umd, ctx.server.appId, channel);
+      await Promise.all([expectRemoteVideo(esm, umdUid), expectRemoteVideo(umd, esmUid)]);
+      ctx.log.push(`stoa-rtc.mjs exports: ${exports.join(', ')}`);
+    },
+  },
+  {
     name: 'refused media permission is PERMISSION_DENIED',
     timeout: 30000,
     async run(ctx) {
