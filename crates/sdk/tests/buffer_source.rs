@@ -351,3 +351,39 @@ async fn playback_is_paced_and_reports_its_state() {
         ErrorCode::InvalidLocalTrack
     );
 }
+
+/// Lossy formats, encoded by ffmpeg (`scripts/test.sh` installs it): mp3, ogg/vorbis, aac in mp4 (m4a) and ADTS,
+/// and ffmpeg's FLAC. Each decodes to 48 kHz at the tone's pitch and about its length.
+#[tokio::test]
+async fn ffmpeg_encoded_mp3_ogg_m4a_aac_and_flac_decode_at_the_right_pitch() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, codec_args) in [
+        ("tone.mp3", &["-c:a", "libmp3lame", "-b:a", "128k"][..]),
+        ("tone.ogg", &["-c:a", "libvorbis"][..]),
+        ("tone.m4a", &["-c:a", "aac", "-b:a", "128k"][..]),
+        ("tone.aac", &["-c:a", "aac", "-f", "adts"][..]),
+        ("tone.flac", &["-c:a", "flac"][..]),
+    ] {
+        let path = dir.path().join(file);
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
+            .args(["-i", "sine=frequency=440:sample_rate=44100:duration=2", "-ac", "2"])
+            .args(codec_args)
+            .arg(&path)
+            .status()
+            .expect("ffmpeg runs (Debian: apt-get install ffmpeg; scripts/test.sh installs it)");
+        assert!(status.success(), "ffmpeg made {file}");
+        let track = BufferSourceAudioTrack::new(path.as_path(), AudioEncoderPreset::MusicStandard)
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let ms = track.duration().as_secs_f64() * 1000.0;
+        // Encoder priming and padding (mp3, aac) add a few tens of milliseconds at most.
+        assert!((1990.0..2100.0).contains(&ms), "{file}: {ms} ms");
+        let decoded = decode_audio(std::fs::read(&path).unwrap(), None).unwrap();
+        assert_eq!(decoded.channels, 2, "{file}");
+        let mono = signal::downmix(&decoded.samples, decoded.channels);
+        let hz = signal::dominant_frequency(&mono, 48_000);
+        assert!((hz - 440.0).abs() < 5.0, "{file}: {hz} Hz");
+        println!("{file}: {hz:.2} Hz, {ms:.1} ms");
+    }
+}
