@@ -112,6 +112,7 @@ pub fn router(
         .route("/api/v1/string-uid", post(string_uid))
         .route("/ws", get(websocket))
         .merge(crate::web::routes())
+        .layer(axum::middleware::from_fn(crate::web::cors))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(shared.clone());
     (router, shared)

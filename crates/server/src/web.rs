@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -39,6 +40,33 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/sdk/stoa-rtc.mjs", get(|| async { asset(JAVASCRIPT, SDK_ESM) }))
         .route("/sdk/stoa-rtc.d.ts", get(|| async { asset(TYPESCRIPT, SDK_TYPES) }))
         .route("/demo/{file}", get(demo_file))
+}
+
+/// CORS for what pages on other origins use: discovery (`/api/`) and the bundles (`/sdk/`, which an ES module
+/// import fetches in CORS mode). Any origin may call them: they take no cookies or other credentials, and the token
+/// travels in the body. Preflights are answered here; the WebSocket needs no CORS.
+pub async fn cors(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !(path.starts_with("/api/") || path.starts_with("/sdk/")) {
+        return next.run(request).await;
+    }
+    if request.method() == Method::OPTIONS {
+        return (
+            StatusCode::NO_CONTENT,
+            [
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"),
+                (header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type"),
+                (header::ACCESS_CONTROL_MAX_AGE, "600"),
+            ],
+        )
+            .into_response();
+    }
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
 }
 
 /// Embedded files change only with the binary, so clients revalidate rather than cache blindly.

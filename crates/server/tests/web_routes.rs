@@ -99,3 +99,64 @@ async fn with_configured_apps_the_demo_app_id_is_left_empty() {
     assert!(!page.contains(APP), "a configured app's id is not advertised");
     server.stop();
 }
+
+#[tokio::test]
+async fn discovery_and_bundles_answer_pages_of_other_origins() {
+    let server = Server::start(&[]);
+    let base = server.url();
+    let http = reqwest::Client::new();
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, format!("{base}/api/v1/gateway"))
+        .header("origin", "http://app.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status().as_u16(), 204);
+    let allowed = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(allowed(&preflight, "access-control-allow-origin"), "*");
+    assert!(allowed(&preflight, "access-control-allow-methods").contains("POST"));
+    assert!(allowed(&preflight, "access-control-allow-headers").contains("content-type"));
+    let body = format!(
+        r#"{{"app_id":"{}","channel":"lobby","token":null,"uid":null}}"#,
+        server.app_ids[0]
+    );
+    let answer = http
+        .post(format!("{base}/api/v1/gateway"))
+        .header("origin", "http://app.example")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    assert_eq!(allowed(&answer, "access-control-allow-origin"), "*");
+    let refused = http
+        .post(format!("{base}/api/v1/gateway"))
+        .body(r#"{"app_id":"nope","channel":"lobby"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    assert_eq!(
+        allowed(&refused, "access-control-allow-origin"),
+        "*",
+        "refusals are readable too"
+    );
+    let module = http.get(format!("{base}/sdk/stoa-rtc.mjs")).send().await.unwrap();
+    assert_eq!(allowed(&module, "access-control-allow-origin"), "*");
+    let page = http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(
+        allowed(&page, "access-control-allow-origin"),
+        "",
+        "the demo page is not shared"
+    );
+    server.stop();
+}
