@@ -15,7 +15,7 @@ use symphonia::core::meta::MetadataOptions;
 use crate::media::resample::StreamResampler;
 use crate::media::{OPUS_SAMPLE_RATE, f32_to_i16};
 
-/// The longest audio a buffer source holds (decoded PCM stays in memory: 30 min of 48 kHz stereo is ~330 MB).
+/// The longest audio a buffer source holds (decoded PCM stays in memory: 30 min of 48 kHz stereo is ~350 MB).
 pub const MAX_DECODED_DURATION: Duration = Duration::from_secs(30 * 60);
 /// Packets that fail to decode in a row before the file counts as undecodable.
 const MAX_CONSECUTIVE_BAD_PACKETS: u32 = 50;
@@ -139,7 +139,9 @@ struct Collector {
     channels_out: usize,
     resampler: StreamResampler,
     mixed: Vec<f32>,
-    out: Vec<f32>,
+    /// Resampler output of one push, converted to 16 bits at once so a long file never sits in memory as `f32`.
+    resampled: Vec<f32>,
+    out: Vec<i16>,
     max_samples: usize,
 }
 
@@ -154,6 +156,7 @@ impl Collector {
             channels_out,
             resampler,
             mixed: Vec::new(),
+            resampled: Vec::new(),
             out: Vec::new(),
             max_samples: MAX_DECODED_DURATION.as_secs() as usize * OPUS_SAMPLE_RATE as usize * channels_out,
         })
@@ -173,7 +176,8 @@ impl Collector {
             }
             &self.mixed[..]
         };
-        self.resampler.process(input, &mut self.out)?;
+        self.resampler.process(input, &mut self.resampled)?;
+        self.out.extend(self.resampled.drain(..).map(f32_to_i16));
         if self.out.len() > self.max_samples {
             return Err(decode_failed(format!(
                 "the audio is longer than {} minutes",
@@ -184,13 +188,14 @@ impl Collector {
     }
 
     fn finish(mut self) -> Result<DecodedAudio, RtcError> {
-        self.resampler.finish(&mut self.out)?;
+        self.resampler.finish(&mut self.resampled)?;
+        self.out.extend(self.resampled.drain(..).map(f32_to_i16));
         if self.out.is_empty() {
             return Err(decode_failed("no audio samples decoded"));
         }
         Ok(DecodedAudio {
             channels: self.channels_out as u16,
-            samples: self.out.iter().map(|&s| f32_to_i16(s)).collect(),
+            samples: self.out,
         })
     }
 }
