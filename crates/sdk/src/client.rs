@@ -23,7 +23,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::engine::{
     Engine, EngineSender, LocalAudioTrack, LocalTrack, LocalVideoTrack, NewTrack, Publication, RemoteAudioTrack,
-    RemoteShared, RemoteTrack, RemoteVideoTrack,
+    RemoteShared, RemoteTrack, RemoteVideoTrack, Side,
 };
 use crate::media::video::VideoCodec;
 use crate::state::{ClientState, ConnectionState, Event, RemoteUser, Uid};
@@ -361,17 +361,47 @@ fn not_joined_for_publish() -> RtcError {
 }
 
 /// The engine of the joined client, started on first use.
-async fn ensure_engine(shared: &Shared) -> Result<EngineSender, RtcError> {
+async fn ensure_engine(shared: &Arc<Shared>) -> Result<EngineSender, RtcError> {
     if let Some(sender) = shared.with(|inner| inner.media.engine_sender()) {
         return Ok(sender);
     }
-    let engine = Engine::start(&shared.server, shared.config.media_server_address).await?;
+    let weak = Arc::downgrade(shared);
+    let on_reconnect = Box::new(move |side: Side, lost: bool| {
+        if let Some(shared) = weak.upgrade() {
+            shared.with(|inner| media_reconnect(inner, side, lost));
+        }
+    });
+    let engine = Engine::start(&shared.server, shared.config.media_server_address, on_reconnect).await?;
     shared.with(|inner| {
         if inner.machine.connection() == ConnectionState::Disconnected {
             return Err(RtcError::new(ErrorCode::OperationAborted, "the client left"));
         }
         Ok(inner.media.engine.get_or_insert(engine).sender())
     })
+}
+
+/// `media-reconnect-start` / `-end`: for the publisher transport with the local uid, for the subscriber transport
+/// with the uid of each user subscribed to.
+fn media_reconnect(inner: &mut Inner, side: Side, lost: bool) {
+    let uids: Vec<Uid> = match side {
+        Side::Publisher => inner.uid.iter().cloned().collect(),
+        Side::Subscriber => {
+            let mut uids: Vec<Uid> = Vec::new();
+            for s in &inner.media.subscriptions {
+                if !uids.contains(s.track.uid()) {
+                    uids.push(s.track.uid().clone());
+                }
+            }
+            uids
+        }
+    };
+    for uid in uids {
+        inner.machine.queue_event(if lost {
+            Event::MediaReconnectStart(uid)
+        } else {
+            Event::MediaReconnectEnd(uid)
+        });
+    }
 }
 
 async fn publish_tracks(shared: Arc<Shared>, tracks: Vec<LocalTrack>) -> Result<(), RtcError> {

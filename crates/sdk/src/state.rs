@@ -138,6 +138,11 @@ pub enum Event {
     TokenPrivilegeWillExpire,
     /// `token-privilege-did-expire`: the client is being disconnected with `TOKEN_EXPIRE`.
     TokenPrivilegeDidExpire,
+    /// `media-reconnect-start`: a media transport lost its UDP path (ICE disconnected). The local uid means the
+    /// publishing transport, a remote uid a subscription to that user.
+    MediaReconnectStart(Uid),
+    /// `media-reconnect-end`: that transport carries media again.
+    MediaReconnectEnd(Uid),
 }
 
 /// The state behind a [`crate::Client`].
@@ -165,6 +170,11 @@ impl ClientState {
 
     pub fn remote_users(&self) -> Vec<RemoteUser> {
         self.remote.values().cloned().collect()
+    }
+
+    /// Queues an event that does not change the state (media events from the engine).
+    pub fn queue_event(&mut self, event: Event) {
+        self.events.push_back(event);
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {

@@ -307,6 +307,8 @@ struct LossyRelay {
     relayed: Arc<AtomicU64>,
     /// While set, everything from the clients to the server is dropped (their NACKs, PLIs and receiver reports).
     blocking_uplink: Arc<AtomicBool>,
+    /// While set, everything from the server to the clients is dropped too: the path is down.
+    blocking_downlink: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -329,6 +331,8 @@ impl LossyRelay {
         let (d, r) = (dropped.clone(), relayed.clone());
         let blocking_uplink = Arc::new(AtomicBool::new(false));
         let blocking = blocking_uplink.clone();
+        let blocking_downlink = Arc::new(AtomicBool::new(false));
+        let blocking_down = blocking_downlink.clone();
         let task = tokio::spawn(async move {
             let mut lose = lossy(0x2545_f491_4f6c_dd1d, loss);
             let mut back: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
@@ -342,10 +346,14 @@ impl LossyRelay {
                         back.insert(client, socket.clone());
                         // Server → client for this mapping, with its own drop pattern.
                         let (front, socket2, d, r) = (front.clone(), socket.clone(), d.clone(), r.clone());
+                        let blocking_down = blocking_down.clone();
                         let mut lose_back = lossy(0x9e37_79b9_7f4a_7c15 ^ u64::from(client.port()), loss);
                         returns.push(tokio::spawn(async move {
                             let mut buf = vec![0u8; 2048];
                             while let Ok((len, _)) = socket2.recv_from(&mut buf).await {
+                                if blocking_down.load(Ordering::Relaxed) {
+                                    continue;
+                                }
                                 if lose_back() {
                                     d.fetch_add(1, Ordering::Relaxed);
                                     continue;
@@ -376,8 +384,15 @@ impl LossyRelay {
             dropped,
             relayed,
             blocking_uplink,
+            blocking_downlink,
             task,
         }
+    }
+
+    /// Cuts (or restores) the path both ways.
+    fn cut(&self, cut: bool) {
+        self.blocking_uplink.store(cut, Ordering::Relaxed);
+        self.blocking_downlink.store(cut, Ordering::Relaxed);
     }
 
     fn block_uplink(&self, blocking: bool) {
@@ -701,6 +716,65 @@ async fn muted_video_comes_back_after_unmute_and_resubscribe() {
     assert!(
         seen.first.is_some_and(|n| n > before_mute),
         "the new track starts after the mute (last counter before it: {before_mute}): {seen:?}"
+    );
+    a.leave().await.unwrap();
+    b.leave().await.unwrap();
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// Media reconnection
+
+/// When the UDP path between the subscriber and the server breaks, the subscriber gets `media-reconnect-start` for
+/// the user it subscribes to; when the path is back, `media-reconnect-end`, and the video decodes again (from a
+/// keyframe it asks for).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_media_path_fires_media_reconnect_start_and_end() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let media = free_udp_addr();
+    let server = Server::start(&["--udp", &media.to_string(), "--media-workers", "1"]);
+    let relay = LossyRelay::start(media, 0.0).await;
+    let b_config = ClientConfig {
+        media_server_address: Some(relay.addr),
+        ..ClientConfig::default()
+    };
+    let (a, b, mut b_events) = pair(&server, "blip", VideoCodec::Vp8, b_config).await;
+    let track = LocalVideoTrack::custom(config()).unwrap();
+    a.publish([&track]).await.unwrap();
+    let remote = subscribe_video_when_published(&b, &mut b_events).await;
+    let mut frames = remote.frames();
+    let feeder = VideoFeeder::start(&track, 30 * FPS);
+    assert!(!collect(&mut frames, Duration::from_secs(1)).await.is_empty());
+
+    relay.cut(true);
+    let cut_at = Instant::now();
+    let start = wait_for(&mut b_events, 15.0, |e| matches!(e, Event::MediaReconnectStart(_))).await;
+    let detected = cut_at.elapsed();
+    eprintln!("media-reconnect-start after {detected:?}");
+    assert_eq!(start, Event::MediaReconnectStart(Uid::Number(1)));
+    // Nothing decodes while the path is down (what was in flight is gone by now).
+    while frames.try_recv().is_ok() {}
+
+    relay.cut(false);
+    let restored_at = Instant::now();
+    let end = wait_for(&mut b_events, 15.0, |e| matches!(e, Event::MediaReconnectEnd(_))).await;
+    let recovered = restored_at.elapsed();
+    assert_eq!(end, Event::MediaReconnectEnd(Uid::Number(1)));
+    let after = collect(&mut frames, Duration::from_secs(2)).await;
+    drop(feeder);
+    let seen = Seen::of(&after, u64::MAX);
+    eprintln!(
+        "path cut: media-reconnect-start after {detected:?}; restored: media-reconnect-end after {recovered:?}; \
+         then {seen:?}; stats {:?}",
+        remote.stats()
+    );
+    assert!(
+        seen.decoded >= 10,
+        "video decodes again after the reconnection: {seen:?}"
+    );
+    assert_eq!(
+        (seen.wrong_size, seen.unreadable, seen.out_of_order),
+        (0, 0, 0),
+        "{seen:?}"
     );
     a.leave().await.unwrap();
     b.leave().await.unwrap();

@@ -63,6 +63,11 @@ const AUDIO_REORDER_PACKETS: usize = 3;
 const AUDIO_REORDER_WAIT: Duration = Duration::from_millis(60);
 /// Concealed runs at least this long count as freezes in the stats.
 const FREEZE_FRAMES: u64 = 10;
+/// Longest wait between STUN retransmissions, and how often a working path is checked.
+const STUN_MAX_RTO: Duration = Duration::from_secs(1);
+/// A connected transport that received nothing (not even a STUN response) for this long has lost its path:
+/// `media-reconnect-start`. The next datagram ends it.
+const MEDIA_SILENCE: Duration = Duration::from_secs(3);
 /// A video receiver that cannot decode asks for a keyframe at most this often (the server throttles too).
 const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 
@@ -71,6 +76,10 @@ struct Peer {
     rtc: Rtc,
     local: SocketAddr,
     connected: bool,
+    /// The path was lost (silence or ICE disconnected) and has not come back yet.
+    reconnecting: bool,
+    /// When the last datagram for this transport arrived.
+    last_received: Instant,
     /// The Rtc failed (it returned an error from `poll_output`); it is left alone from then on.
     dead: bool,
     timeout: Instant,
@@ -78,7 +87,11 @@ struct Peer {
 
 impl Peer {
     fn new(side: Side, local: SocketAddr, now: Instant) -> Result<Peer, RtcError> {
-        let mut rtc = RtcConfig::new()
+        let mut config = RtcConfig::new();
+        // Consent checks every second (str0m's default is 3 s), so that a working path is never silent for long:
+        // see MEDIA_SILENCE. Nine unanswered checks in a row (str0m's default) fail the path for good.
+        config.set_max_stun_rto(STUN_MAX_RTO);
+        let mut rtc = config
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true)
@@ -102,6 +115,8 @@ impl Peer {
             rtc,
             local,
             connected: false,
+            reconnecting: false,
+            last_received: now,
             dead: false,
             timeout: now,
         })
@@ -184,6 +199,8 @@ pub(crate) struct EngineCore {
     active_sub_mids: HashSet<String>,
     transmits: VecDeque<Transmit>,
     events: Vec<Event>,
+    /// Media reconnection changes for the client: (transport, true at the start / false at the end).
+    reconnects: VecDeque<(Side, bool)>,
     /// Replaces the server's ICE candidates (a relay or port forward in front of it).
     media_address: Option<SocketAddr>,
 }
@@ -206,6 +223,7 @@ impl EngineCore {
             active_sub_mids: HashSet::new(),
             transmits: VecDeque::new(),
             events: Vec::new(),
+            reconnects: VecDeque::new(),
             media_address: None,
         })
     }
@@ -487,14 +505,62 @@ impl EngineCore {
         if !peer.rtc.accepts(&input) {
             return;
         }
+        peer.last_received = now;
         if let Err(e) = peer.rtc.handle_input(input) {
             tracing::debug!(?side, "datagram refused: {e}");
+        }
+        if peer.reconnecting && peer.connected {
+            self.path_restored(side);
         }
         self.drain(now);
     }
 
-    /// Drives time: ICE checks, DTLS retransmissions, RTCP reports, NACKs.
+    /// The transport on `side` lost its path: `media-reconnect-start`.
+    fn path_lost(&mut self, side: Side) {
+        let peer = match side {
+            Side::Publisher => &mut self.publisher,
+            Side::Subscriber => &mut self.subscriber,
+        };
+        if !peer.reconnecting {
+            tracing::debug!(?side, "media path lost");
+            peer.reconnecting = true;
+            self.reconnects.push_back((side, true));
+        }
+    }
+
+    /// The transport on `side` has its path back: `media-reconnect-end`, and receivers get a keyframe.
+    fn path_restored(&mut self, side: Side) {
+        let peer = match side {
+            Side::Publisher => &mut self.publisher,
+            Side::Subscriber => &mut self.subscriber,
+        };
+        if !peer.reconnecting {
+            return;
+        }
+        tracing::debug!(?side, "media path restored");
+        peer.reconnecting = false;
+        self.reconnects.push_back((side, false));
+        if side == Side::Publisher {
+            // Receivers missed frames while the path was down.
+            for out in self.outgoing.values() {
+                out.send
+                    .keyframe_wanted
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Drives time: ICE checks, DTLS retransmissions, RTCP reports, NACKs, and the silence watch.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        for side in [Side::Publisher, Side::Subscriber] {
+            let peer = match side {
+                Side::Publisher => &self.publisher,
+                Side::Subscriber => &self.subscriber,
+            };
+            if peer.connected && !peer.dead && now.saturating_duration_since(peer.last_received) > MEDIA_SILENCE {
+                self.path_lost(side);
+            }
+        }
         for peer in [&mut self.publisher, &mut self.subscriber] {
             if !peer.dead
                 && now >= peer.timeout
@@ -523,6 +589,11 @@ impl EngineCore {
         self.transmits.pop_front()
     }
 
+    /// The next media reconnection change: a transport lost its path (`true`) or has it back (`false`).
+    pub(crate) fn poll_reconnect(&mut self) -> Option<(Side, bool)> {
+        self.reconnects.pop_front()
+    }
+
     fn drain(&mut self, now: Instant) {
         let mut events = std::mem::take(&mut self.events);
         self.publisher.drain(&mut self.transmits, &mut events);
@@ -549,9 +620,19 @@ impl EngineCore {
             Event::IceConnectionStateChange(state) => {
                 tracing::debug!(?side, ?state, "ICE state");
                 match state {
-                    IceConnectionState::Disconnected => peer.connected = false,
+                    IceConnectionState::Disconnected => {
+                        // Failed for good: without an ICE restart (not in the protocol yet) the path stays lost.
+                        let was_connected = peer.connected;
+                        peer.connected = false;
+                        if was_connected {
+                            self.path_lost(side);
+                        }
+                    }
                     IceConnectionState::Connected | IceConnectionState::Completed => {
                         peer.connected = peer.rtc.is_connected();
+                        if peer.connected {
+                            self.path_restored(side);
+                        }
                     }
                     _ => {}
                 }

@@ -27,8 +27,8 @@ use str0m::media::Mid;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-pub(crate) use self::core::NewTrack;
-use self::core::{EngineCore, Side};
+use self::core::EngineCore;
+pub(crate) use self::core::{NewTrack, Side};
 pub use track::{
     EncodedAudioFrame, FRAME_QUEUE, LocalAudioTrack, LocalAudioTrackStats, LocalTrack, RemoteAudioTrack,
     RemoteAudioTrackStats, RemoteTrack,
@@ -54,6 +54,9 @@ const MEDIA_QUEUE: usize = 256;
 const MAX_DATAGRAM: usize = 2048;
 
 type Reply<T> = oneshot::Sender<Result<T, RtcError>>;
+
+/// Told when a transport loses its UDP path (`true`) and when it has it back (`false`); runs on the engine task.
+pub(crate) type OnReconnect = Box<dyn Fn(Side, bool) + Send>;
 
 /// Work for the engine task other than media.
 enum Control {
@@ -147,7 +150,11 @@ pub(crate) struct Engine {
 impl Engine {
     /// Binds two UDP sockets on the local address that routes to `server_url`'s host (or to `media_address`, which
     /// then replaces the server's ICE candidates) and starts the task.
-    pub(crate) async fn start(server_url: &str, media_address: Option<SocketAddr>) -> Result<Engine, RtcError> {
+    pub(crate) async fn start(
+        server_url: &str,
+        media_address: Option<SocketAddr>,
+        on_reconnect: OnReconnect,
+    ) -> Result<Engine, RtcError> {
         let ip = match media_address {
             Some(address) => route_ip(&format!("udp://{address}")).await?,
             None => route_ip(server_url).await?,
@@ -177,7 +184,14 @@ impl Engine {
             subscriber = %core.local_addr(Side::Subscriber),
             "media engine started"
         );
-        tokio::spawn(run(core, [publisher, subscriber], control_rx, media_rx, shutdown_rx));
+        tokio::spawn(run(
+            core,
+            [publisher, subscriber],
+            control_rx,
+            media_rx,
+            shutdown_rx,
+            on_reconnect,
+        ));
         Ok(Engine {
             sender: EngineSender {
                 control: control_tx,
@@ -230,11 +244,15 @@ async fn run(
     mut control: mpsc::UnboundedReceiver<Control>,
     mut media: mpsc::Receiver<(Mid, Outbound)>,
     mut shutdown: oneshot::Receiver<()>,
+    on_reconnect: OnReconnect,
 ) {
     let [publisher, subscriber] = sockets;
     let mut buf_pub = vec![0u8; MAX_DATAGRAM];
     let mut buf_sub = vec![0u8; MAX_DATAGRAM];
     loop {
+        while let Some((side, lost)) = core.poll_reconnect() {
+            on_reconnect(side, lost);
+        }
         while let Some(t) = core.poll_transmit() {
             let socket = match t.side {
                 Side::Publisher => &publisher,
