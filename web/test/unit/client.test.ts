@@ -295,6 +295,19 @@ describe("reconnection", () => {
     await client.leave();
   });
 
+  it("re-enters with the renewed token", async () => {
+    const { client } = newClient();
+    await client.join("a".repeat(32), "lobby", "007old", 9);
+    await expect(client.renewToken("")).rejects.toMatchObject({ code: "INVALID_PARAMS" });
+    await client.renewToken("007new");
+    expect(server.received.at(-1)).toMatchObject({ type: "renew_token", token: "007new" });
+    server.forgetSessions = true;
+    server.sockets.at(-1)!.close(1006);
+    await until(() => server.received.filter((f) => f.type === "join").length === 2, "a fresh join");
+    expect(server.received.filter((f) => f.type === "join")[1]).toMatchObject({ token: "007new", uid: 9 });
+    await client.leave();
+  });
+
   it("leave while reconnecting stops the attempts", async () => {
     const { client, log } = newClient();
     await client.join("a".repeat(32), "lobby", null, 1);
