@@ -196,7 +196,15 @@ async fn main() {
         100
     };
 
+    // The same sessions with no media: what the timers (RTCP, STUN consent, TWCC, NACK checks) cost on their own.
     feeder.abort();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (idle0, _) = threads_cpu_ns("stoa-media-");
+    let idle_wall0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    let (idle1, _) = threads_cpu_ns("stoa-media-");
+    let idle_ns = (idle1 - idle0) as f64 * wall.as_secs_f64() / idle_wall0.elapsed().as_secs_f64();
+
     for (c, _) in &subscribers {
         let _ = c.leave().await;
     }
@@ -208,6 +216,7 @@ async fn main() {
     let datagram = payload + 34;
     let (floor_mmsg, floor_plain) = send_floor(args.subscribers, datagram, 200_000);
     let per_packet = cpu_ns as f64 / fwd.max(1) as f64;
+    let marginal = (cpu_ns as f64 - idle_ns).max(0.0) / fwd.max(1) as f64;
     println!(
         "## loopback: 1 publisher (Opus, 50 packets/s), {} subscribers, {} media worker thread(s)",
         args.subscribers, threads
@@ -224,6 +233,10 @@ async fn main() {
         cpu_ns as f64 / 1e6,
         cpu_ns as f64 / 1e7 / wall.as_secs_f64()
     );
+    println!(
+        "- the same sessions without media for as long: {:.1} ms (timers: RTCP, STUN consent, TWCC, NACK checks)",
+        idle_ns / 1e6
+    );
     println!("- datagram size used for the floor: {datagram} bytes (Opus payload {payload} + SRTP/RTP overhead)");
     println!();
     println!("| | CPU per packet | ratio to the sendmmsg floor |");
@@ -232,6 +245,11 @@ async fn main() {
         "| server, per forwarded packet (all media work) | {:.2} µs | {:.2} |",
         per_packet / 1e3,
         per_packet / floor_mmsg
+    );
+    println!(
+        "| server, per forwarded packet beyond the idle sessions' cost | {:.2} µs | {:.2} |",
+        marginal / 1e3,
+        marginal / floor_mmsg
     );
     println!(
         "| floor: sendmmsg to {} loopback sockets | {:.2} µs | 1.00 |",
