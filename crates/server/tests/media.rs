@@ -548,3 +548,50 @@ async fn fifty_publish_subscribe_leave_cycles_release_the_media_state() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// With two media workers, two channels land on different workers (each answer names its worker's own UDP port
+/// as the candidate), a channel's subscriber gets the same worker as its publisher, and a third channel goes to
+/// the least-loaded worker. The gauges are summed over workers.
+#[tokio::test]
+async fn channels_are_pinned_to_workers_with_their_own_ports() {
+    let server = Server::start(&["--media-workers", "2"]);
+    let app = server.app_ids[0].clone();
+    assert_eq!(gauge(&server, "stoa_media_workers").await, 2);
+    let mut candidates = Vec::new();
+    let mut signals = Vec::new();
+    for channel in ["red", "blue"] {
+        let mut publisher = Signal::join(&server, &app, channel, 1).await;
+        let mut subscriber = Signal::join(&server, &app, channel, 2).await;
+        let published = publisher.request(audio_publish().await).await;
+        assert_eq!(published["type"], "published", "{published}");
+        let publisher_candidate = candidate_addr(published["answer"].as_str().unwrap());
+        subscriber.wait_push(|f| f["type"] == "user_published").await;
+        let subscribed = subscriber
+            .request(json!({"type": "subscribe", "uid": 1, "media_type": "audio"}))
+            .await;
+        assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
+        assert_eq!(
+            candidate_addr(subscribed["offer"].as_str().unwrap()),
+            publisher_candidate,
+            "{channel}: publisher and subscriber share a worker"
+        );
+        candidates.push(publisher_candidate);
+        signals.push((publisher, subscriber));
+    }
+    assert_ne!(candidates[0], candidates[1], "two channels, two workers, two ports");
+    assert_eq!(
+        gauge(&server, "stoa_media_participants").await,
+        4,
+        "summed over workers"
+    );
+    assert_eq!(gauge(&server, "stoa_media_subscriptions").await, 2);
+
+    // "red" empties; a new channel goes to its now idle worker.
+    let (mut red_publisher, mut red_subscriber) = signals.remove(0);
+    assert_eq!(red_publisher.request(json!({"type": "leave"})).await["type"], "ok");
+    assert_eq!(red_subscriber.request(json!({"type": "leave"})).await["type"], "ok");
+    let mut green = Signal::join(&server, &app, "green", 1).await;
+    let published = green.request(audio_publish().await).await;
+    assert_eq!(candidate_addr(published["answer"].as_str().unwrap()), candidates[0]);
+    assert_eq!(gauge(&server, "stoa_media_participants").await, 3);
+}
