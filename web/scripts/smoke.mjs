@@ -81,15 +81,24 @@ async function joinAndPublish(page, uid) {
     client.on("connection-state-change", (cur, prev) => window.states.push(`${prev}->${cur}`));
     window.exceptions = [];
     client.on("exception", (e) => window.exceptions.push(`${e.code} ${e.msg} ${e.uid}`));
+    window.timings = {};
     client.on("user-published", async (user, mediaType) => {
+      const asked = performance.now();
       const track = await client.subscribe(user, mediaType);
-      if (mediaType === "video") track.play("remote");
-      else track.play();
+      if (mediaType === "video") {
+        window.timings.subscribeVideoMs ??= Math.round(performance.now() - asked);
+        track.once("first-frame-decoded", () => (window.timings.firstFrameMs ??= Math.round(performance.now() - asked)));
+        track.play("remote");
+      } else track.play();
       window[`remote_${mediaType}`] = track;
     });
+    let t = performance.now();
     const joined = await client.join(app, "smoke", null, uid);
+    window.timings.joinMs = Math.round(performance.now() - t);
     const [mic, cam] = await AgoraRTC.createMicrophoneAndCameraTracks({}, { encoderConfig: "480p_1" });
+    t = performance.now();
     await client.publish([mic, cam]);
+    window.timings.publishMs = Math.round(performance.now() - t);
     return joined;
   }, { app, uid, codec });
 }
@@ -116,6 +125,7 @@ async function measure(page) {
       local: client.getLocalVideoStats(),
       states: window.states,
       exceptions: window.exceptions,
+      timings: window.timings,
       debug: process_debug ? await (async () => { const out = []; (await client.subscriber.pc.getStats()).forEach((e) => { if (e.type === "transport" || e.type === "candidate-pair") out.push(e); }); return out; })() : undefined,
     };
   }, !!process.env.SMOKE_DEBUG);
