@@ -238,6 +238,25 @@ describe("events and subscriptions", () => {
     await client.leave();
   });
 
+  it("massSubscribe reports each item's outcome instead of failing as a whole", async () => {
+    server.users = [{ uid: 3, tracks: [{ media_type: "audio" }] }];
+    const { client } = newClient();
+    await client.join("a".repeat(32), "lobby", null, 1);
+    const user = client.remoteUsers[0]!;
+    const results = await client.massSubscribe([
+      { user, mediaType: "audio" },
+      { user, mediaType: "video" },
+    ]);
+    expect(results.map((r) => [r.mediaType, r.track, r.error?.code])).toEqual([
+      ["audio", undefined, "REMOTE_USER_IS_NOT_PUBLISHED"],
+      ["video", undefined, "REMOTE_USER_IS_NOT_PUBLISHED"],
+    ]);
+    expect(server.received.filter((f) => f.type === "subscribe")).toHaveLength(1);
+    await client.massUnsubscribe([{ user, mediaType: "audio" }]);
+    expect(server.received.at(-1)).toMatchObject({ type: "unsubscribe", uid: 3, media_type: "audio" });
+    await client.leave();
+  });
+
   it("ends in DISCONNECTED with TOKEN_EXPIRE when the token expires", async () => {
     const { client, log } = newClient();
     await client.join("a".repeat(32), "lobby", null, 1);
