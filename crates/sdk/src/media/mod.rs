@@ -26,6 +26,8 @@
 //! the FFT (rustfft) are pure Rust.
 
 pub mod buffer_source;
+#[cfg(feature = "devices")]
+pub mod devices;
 mod opus;
 mod preset;
 mod resample;
