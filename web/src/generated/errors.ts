@@ -225,13 +225,13 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "Enumerating local devices failed, usually because of a browser restriction.",
     advice: "None.",
     category: "Devices",
-    raised: "planned",
+    raised: "now",
   },
   "DEVICE_NOT_FOUND": {
     description: "The specified device cannot be found.",
     advice: "Pass a correct device ID.",
     category: "Devices",
-    raised: "planned",
+    raised: "now",
   },
   "ELECTRON_IS_NULL": {
     description: "The Electron object cannot be obtained (the page does not run in Electron).",

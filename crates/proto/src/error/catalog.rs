@@ -353,8 +353,8 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "枚举本地设备失败，一般是由于浏览器限制。",
         advice_en: NONE_EN,
         advice_zh: NONE_ZH,
-        arises: "Web SDK, when navigator.mediaDevices.enumerateDevices fails or is missing (getDevices, getCameras, getMicrophones, getPlaybackDevices).",
-        raised: WEB_SDK,
+        arises: "Rust SDK (feature devices: get_devices, get_microphones, get_playback_devices), when the audio host cannot list its devices; Web SDK, when navigator.mediaDevices.enumerateDevices fails or is missing (getDevices, getCameras, getMicrophones, getPlaybackDevices).",
+        raised: Raised::Now,
         in_seed: true,
     },
     CodeInfo {
@@ -364,8 +364,8 @@ static CATALOG: [CodeInfo; 96] = [
         description_zh: "无法找到指定设备。",
         advice_en: "Pass a correct device ID.",
         advice_zh: "传入正确的设备 ID。",
-        arises: "Web SDK, when the cameraId or microphoneId given to a track or to setDevice matches no device.",
-        raised: WEB_SDK,
+        arises: "Rust SDK (feature devices: MicrophoneAudioTrack::new, Speaker::open), when the device id matches no device or the machine has no default one; Web SDK, when the cameraId or microphoneId given to a track or to setDevice matches no device.",
+        raised: Raised::Now,
         in_seed: true,
     },
     CodeInfo {
@@ -1400,7 +1400,9 @@ mod tests {
     ];
 
     /// What the foundation milestone (discovery, signalling, tokens, join/leave, roles) raises.
-    const NOW: [ErrorCode; 22] = [
+    const NOW: [ErrorCode; 24] = [
+        ErrorCode::EnumerateDevicesFailed,
+        ErrorCode::DeviceNotFound,
         ErrorCode::FetchAudioFileFailed,
         ErrorCode::ReadLocalAudioFileError,
         ErrorCode::DecodeAudioFileFailed,
