@@ -138,8 +138,8 @@ pub enum Event {
     TokenPrivilegeWillExpire,
     /// `token-privilege-did-expire`: the client is being disconnected with `TOKEN_EXPIRE`.
     TokenPrivilegeDidExpire,
-    /// `media-reconnect-start`: a media transport lost its UDP path (ICE disconnected). The local uid means the
-    /// publishing transport, a remote uid a subscription to that user.
+    /// `media-reconnect-start`: a media transport lost its UDP path (nothing received for 3 s, or ICE failed). The
+    /// local uid means the publishing transport, a remote uid a subscription to that user.
     MediaReconnectStart(Uid),
     /// `media-reconnect-end`: that transport carries media again.
     MediaReconnectEnd(Uid),
