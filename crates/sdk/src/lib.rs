@@ -1,6 +1,6 @@
 //! Stoa's Rust SDK: the client model of Agora Web SDK NG (`IAgoraRTCClient`) for native apps, bots, AI agents and
-//! load generators: join and leave, roles, token renewal, presence events and reconnection, and audio tracks that
-//! are published and subscribed through a WebRTC media engine (str0m, Opus).
+//! load generators: join and leave, roles, token renewal, presence events and reconnection, and audio and video
+//! tracks that are published and subscribed through a WebRTC media engine (str0m; Opus, VP8, VP9 and H.264).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), stoa_sdk::RtcError> {
@@ -30,6 +30,27 @@
 //! }
 //! client.leave().await
 //! # }
+//! ```
+//!
+//! Video works the same way: [`LocalVideoTrack::custom`] takes I420 frames and encodes them with the client's
+//! [`ClientConfig::codec`]; [`Client::subscribe_video`] gives a [`RemoteVideoTrack`] whose `frames()` are decoded
+//! I420 pictures. `examples/publish_testsrc.rs` publishes both.
+//!
+//! ```no_run
+//! # async fn run(client: stoa_sdk::Client, user: stoa_sdk::RemoteUser) -> Result<(), stoa_sdk::RtcError> {
+//! use stoa_sdk::media::video::{VideoEncoderPreset, VideoFrame};
+//! use stoa_sdk::LocalVideoTrack;
+//! let preset: VideoEncoderPreset = "360p_1".parse()?; // 640×360, 15 fps, 400 Kbps
+//! let video = LocalVideoTrack::custom(preset)?;
+//! client.publish([&video]).await?;
+//! video.push(&VideoFrame::black(640, 360)?)?; // one picture, every 1/15 s
+//!
+//! let remote = client.subscribe_video(&user).await?;
+//! let mut frames = remote.frames();
+//! while let Some(frame) = frames.recv().await {
+//!     println!("{}x{} from {}", frame.width, frame.height, remote.uid());
+//! }
+//! # Ok(()) }
 //! ```
 
 mod client;
