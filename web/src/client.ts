@@ -7,6 +7,7 @@ import { EventEmitter } from "./events";
 import type { GatewayResponse, Joined, MediaType, ServerFrame } from "./generated/protocol";
 import { HTTP_RETRY, WEBSOCKET_RETRY, mayRetry, retryDelay } from "./retry";
 import { SignallingSocket, type Outgoing } from "./signalling";
+import { audioContext } from "./audio";
 import { ExceptionMonitor, type MediaSample } from "./exceptions";
 import { ClientCore, hasMedia, type CoreEvent } from "./state";
 import {
@@ -112,6 +113,9 @@ export class AgoraRTCClient extends EventEmitter {
   private publisher: PublisherTransport | undefined;
   private subscriber: SubscriberTransport | undefined;
   private readonly published = new Map<MediaType, LocalTrack>();
+  /** Audio tracks published after the first one: mixed with it into the one audio sender, as Agora mixes them. */
+  private readonly mixedAudio: LocalTrack[] = [];
+  private audioMix: { destination: MediaStreamAudioDestinationNode; sources: MediaStreamAudioSourceNode[] } | undefined;
   private readonly users = new Map<number, RemoteUser>();
   private readonly subscriptions = new Map<string, Subscription>();
   /** Media negotiations one at a time: the server allows one subscriber offer in flight, and offers chain. */
@@ -166,7 +170,7 @@ export class AgoraRTCClient extends EventEmitter {
   }
 
   get localTracks(): ILocalTrack[] {
-    return [...this.published.values()] as unknown as ILocalTrack[];
+    return [...this.published.values(), ...this.mixedAudio] as unknown as ILocalTrack[];
   }
 
   // ---------------------------------------------------------------------------------------------------- join
@@ -420,8 +424,10 @@ export class AgoraRTCClient extends EventEmitter {
     this.keepaliveTimer = this.statsTimer = undefined;
     this.socket?.close();
     this.socket = undefined;
-    for (const track of this.published.values()) track.link = undefined;
+    for (const track of [...this.published.values(), ...this.mixedAudio]) track.link = undefined;
     this.published.clear();
+    this.mixedAudio.length = 0;
+    this.disposeAudioMix();
     for (const subscription of this.subscriptions.values()) subscription.track.stop();
     this.subscriptions.clear();
     this.users.clear();
@@ -532,12 +538,14 @@ export class AgoraRTCClient extends EventEmitter {
 
   /** Closes both transports and returns what they carried, to publish and subscribe again. */
   private dropTransports(): { tracks: LocalTrack[]; subscriptions: Subscription[] } {
-    const tracks = [...this.published.values()];
+    const tracks = [...this.published.values(), ...this.mixedAudio];
     const subscriptions = [...this.subscriptions.values()];
     this.publisher?.close();
     this.subscriber?.close();
     this.publisher = this.subscriber = undefined;
     this.published.clear();
+    this.mixedAudio.length = 0;
+    this.disposeAudioMix();
     for (const track of tracks) track.link = undefined;
     this.subscriptions.clear();
     this.mediaQueue = Promise.resolve();
@@ -606,60 +614,130 @@ export class AgoraRTCClient extends EventEmitter {
       if (!item.enabled && !restoring) throw new AgoraRTCError("TRACK_IS_DISABLED", `track ${item.getTrackId()} is disabled: enable it before publishing`);
       if (!locals.includes(item)) locals.push(item);
     }
-    const fresh = locals.filter((t) => this.published.get(t.trackMediaType) !== t);
+    const fresh = locals.filter((t) => this.published.get(t.trackMediaType) !== t && !this.mixedAudio.includes(t));
     const videos = fresh.filter((t) => t.trackMediaType === "video");
     if (videos.length > 1 || (videos.length === 1 && this.published.has("video"))) {
       throw new AgoraRTCError("CAN_NOT_PUBLISH_MULTIPLE_VIDEO_TRACKS", "a client publishes at most one video track");
     }
+    // The first audio track gets the audio sender; more audio tracks are mixed into it.
     const audios = fresh.filter((t) => t.trackMediaType === "audio");
-    if (audios.length > 1 || (audios.length === 1 && this.published.has("audio"))) {
-      throw new AgoraRTCError("INVALID_OPERATION", "Stoa publishes one audio track per client: unpublish the other first");
-    }
+    const extras = this.published.has("audio") ? audios : audios.slice(1);
+    const direct = fresh.filter((t) => !extras.includes(t));
     if (fresh.length === 0) return;
     const generation = this.generation;
     await this.inMediaQueue(async () => {
       if (generation !== this.generation || !this.socket) {
         throw new AgoraRTCError("INVALID_OPERATION", "Can't publish stream, haven't joined yet!");
       }
-      this.publisher ??= this.watchTransport(new PublisherTransport(this.codec));
-      const publisher = this.publisher;
-      for (const track of fresh) {
-        const transceiver = publisher.attach(track.trackMediaType, track.sendingTrack());
-        this.linkTrack(track, transceiver);
-      }
-      try {
-        const offer = await publisher.offer();
-        const reply = await this.overLink(generation, (socket) =>
-          socket.request<"published">({
-            type: "publish",
-            tracks: fresh.map((t) => ({ media_type: t.trackMediaType, muted: t.muted, enabled: t.enabled })),
-            offer,
-          }),
-        );
-        // The server forgot the session while this waited: the reconnection re-published these tracks.
-        if (this.publisher !== publisher) return;
-        await publisher.answer(reply.answer);
-      } catch (error) {
-        if (this.publisher !== publisher && this.generation === generation) return;
-        await publisher.rollback();
-        for (const track of fresh) {
-          publisher.detach(track.trackMediaType);
-          this.published.delete(track.trackMediaType);
-          track.link = undefined;
+      if (direct.length > 0 && !(await this.publishDirect(direct, generation))) return;
+      if (extras.length > 0) {
+        const primary = this.published.get("audio");
+        if (!primary?.link) throw new AgoraRTCError("INVALID_OPERATION", "no published audio track to mix with");
+        for (const track of extras) {
+          this.mixedAudio.push(track);
+          this.linkTrack(track, primary.link.transceiver, true);
         }
-        throw error;
-      }
-      for (const track of fresh) {
-        if (track instanceof LocalVideoTrack) await track.applySenderParameters().catch(() => undefined);
+        await this.refreshAudio();
+        await this.sendAudioState();
       }
     });
   }
 
-  private linkTrack(track: LocalTrack, transceiver: RTCRtpTransceiver): void {
-    this.published.set(track.trackMediaType, track);
+  /** Publishes tracks on their own senders; false when a lost session's reconnection took them over. */
+  private async publishDirect(fresh: LocalTrack[], generation: number): Promise<boolean> {
+    this.publisher ??= this.watchTransport(new PublisherTransport(this.codec));
+    const publisher = this.publisher;
+    for (const track of fresh) {
+      const transceiver = publisher.attach(track.trackMediaType, track.sendingTrack());
+      this.linkTrack(track, transceiver);
+    }
+    try {
+      const offer = await publisher.offer();
+      const reply = await this.overLink(generation, (socket) =>
+        socket.request<"published">({
+          type: "publish",
+          tracks: fresh.map((t) => ({ media_type: t.trackMediaType, muted: t.muted, enabled: t.enabled })),
+          offer,
+        }),
+      );
+      // The server forgot the session while this waited: the reconnection re-published these tracks.
+      if (this.publisher !== publisher) return false;
+      await publisher.answer(reply.answer);
+    } catch (error) {
+      if (this.publisher !== publisher && this.generation === generation) return false;
+      await publisher.rollback();
+      for (const track of fresh) {
+        publisher.detach(track.trackMediaType);
+        this.published.delete(track.trackMediaType);
+        track.link = undefined;
+      }
+      throw error;
+    }
+    for (const track of fresh) {
+      if (track instanceof LocalVideoTrack) await track.applySenderParameters().catch(() => undefined);
+    }
+    return true;
+  }
+
+  /** The audio sender sends the first audio track, or the mix of all of them when there are several. */
+  private async refreshAudio(): Promise<void> {
+    const primary = this.published.get("audio");
+    const sender = primary?.link?.transceiver.sender;
+    if (!primary || !sender) return;
+    let track: MediaStreamTrack | null;
+    if (this.mixedAudio.length === 0) {
+      this.disposeAudioMix();
+      track = primary.sendingTrack();
+    } else {
+      const ctx = audioContext();
+      const mix = (this.audioMix ??= { destination: ctx.createMediaStreamDestination(), sources: [] });
+      for (const source of mix.sources) source.disconnect();
+      mix.sources = [];
+      for (const member of [primary, ...this.mixedAudio]) {
+        const sending = member.sendingTrack();
+        if (!sending) continue;
+        const source = ctx.createMediaStreamSource(new MediaStream([sending]));
+        source.connect(mix.destination);
+        mix.sources.push(source);
+      }
+      track = mix.destination.stream.getAudioTracks()[0] ?? null;
+    }
+    try {
+      await sender.replaceTrack(track);
+    } catch (error) {
+      throw new AgoraRTCError("SENDER_REPLACE_FAILED", `cannot replace the sent audio: ${String(error)}`);
+    }
+  }
+
+  private disposeAudioMix(): void {
+    for (const source of this.audioMix?.sources ?? []) source.disconnect();
+    this.audioMix = undefined;
+  }
+
+  /** The published audio as others see it: muted when every mixed track is, enabled when any is. */
+  private async sendAudioState(): Promise<void> {
+    const primary = this.published.get("audio");
+    if (!primary || !this.socket || this.core.state !== "CONNECTED") return;
+    const all = [primary, ...this.mixedAudio];
+    await this.socket.request<"ok">({
+      type: "set_track_state",
+      media_type: "audio",
+      muted: all.every((t) => t.muted),
+      enabled: all.some((t) => t.enabled),
+    });
+  }
+
+  private linkTrack(track: LocalTrack, transceiver: RTCRtpTransceiver, mixed = false): void {
+    if (!mixed) this.published.set(track.trackMediaType, track);
+    const isAudio = track.trackMediaType === "audio";
     track.link = {
       transceiver,
+      ...(isAudio ? { refreshSender: () => this.refreshAudio() } : {}),
       stateChanged: async (changed) => {
+        if (isAudio) {
+          if (this.published.get("audio") === changed || this.mixedAudio.includes(changed)) await this.sendAudioState();
+          return;
+        }
         if (this.published.get(changed.trackMediaType) !== changed || !this.socket) return;
         await this.socket.request<"ok">({
           type: "set_track_state",
@@ -669,7 +747,7 @@ export class AgoraRTCClient extends EventEmitter {
         });
       },
       closed: (closed) => {
-        if (this.published.get(closed.trackMediaType) === closed) {
+        if (this.published.get(closed.trackMediaType) === closed || this.mixedAudio.includes(closed)) {
           void this.unpublish(closed as unknown as ILocalTrack).catch(() => undefined);
         }
       },
@@ -681,15 +759,36 @@ export class AgoraRTCClient extends EventEmitter {
   }
 
   async unpublish(tracks?: ILocalTrack | ILocalTrack[]): Promise<void> {
-    const list = (tracks === undefined ? [...this.published.values()] : Array.isArray(tracks) ? tracks : [tracks]) as unknown[];
+    const list = (
+      tracks === undefined ? [...this.published.values(), ...this.mixedAudio] : Array.isArray(tracks) ? tracks : [tracks]
+    ) as unknown[];
     const mediaTypes: MediaType[] = [];
+    let mixChanged = false;
     for (const item of list) {
       if (!(item instanceof LocalTrack)) throw new AgoraRTCError("INVALID_PARAMS", "parameter is not local track");
+      const mixedAt = this.mixedAudio.indexOf(item);
+      if (mixedAt >= 0) {
+        this.mixedAudio.splice(mixedAt, 1);
+        item.link = undefined;
+        mixChanged = true;
+        continue;
+      }
       if (this.published.get(item.trackMediaType) !== item) continue;
+      if (item.trackMediaType === "audio" && this.mixedAudio.length > 0) {
+        // Another mixed track takes over the audio sender; others see no change of publication.
+        this.published.set("audio", this.mixedAudio.shift()!);
+        item.link = undefined;
+        mixChanged = true;
+        continue;
+      }
       this.published.delete(item.trackMediaType);
       item.link = undefined;
       this.publisher?.detach(item.trackMediaType);
       mediaTypes.push(item.trackMediaType);
+    }
+    if (mixChanged && !mediaTypes.includes("audio")) {
+      await this.refreshAudio();
+      await this.sendAudioState();
     }
     if (mediaTypes.length === 0 || !this.socket || this.core.state !== "CONNECTED") return;
     await this.socket.request<"ok">({ type: "unpublish", media_types: mediaTypes });

@@ -24,6 +24,8 @@ export interface PublishLink {
   stateChanged(track: LocalTrack): Promise<void>;
   /** The track was closed: unpublish it. */
   closed(track: LocalTrack): void;
+  /** When set, the client decides what the sender sends (several audio tracks mixed into one). */
+  refreshSender?: () => Promise<void>;
 }
 
 let trackCounter = 0;
@@ -158,6 +160,7 @@ export abstract class LocalTrack extends EventEmitter {
 
   /** Points the published sender at sendingTrack(). */
   async updateSender(): Promise<void> {
+    if (this.link?.refreshSender) return this.link.refreshSender();
     const sender = this.link?.transceiver.sender;
     if (!sender) return;
     try {
