@@ -190,11 +190,7 @@ async fn main() {
     let (cpu1, _) = threads_cpu_ns("stoa-media-");
     let (fwd1, recv1, wall) = (forwarded(), received(&subscribers), wall0.elapsed());
     let stats = track.stats();
-    let payload = if stats.send_packets > 0 {
-        (stats.send_bytes / stats.send_packets) as usize
-    } else {
-        100
-    };
+    let payload = stats.send_bytes.checked_div(stats.send_packets).unwrap_or(100) as usize;
 
     // The same sessions with no media: what the timers (RTCP, STUN consent, TWCC, NACK checks) cost on their own.
     feeder.abort();
