@@ -31,15 +31,16 @@ struct ServerPeer {
     timeout: Instant,
     out: VecDeque<(SocketAddr, Vec<u8>)>,
     media: Vec<(Mid, str0m::media::MediaData)>,
+    keyframe_requests: usize,
 }
 
 impl ServerPeer {
     fn new(addr: SocketAddr, now: Instant) -> ServerPeer {
-        let mut rtc = RtcConfig::new()
-            .set_ice_lite(true)
-            .clear_codecs()
-            .enable_opus(true, false)
-            .build(now);
+        ServerPeer::with_config(addr, RtcConfig::new().clear_codecs().enable_opus(true, false), now)
+    }
+
+    fn with_config(addr: SocketAddr, config: RtcConfig, now: Instant) -> ServerPeer {
+        let mut rtc = config.set_ice_lite(true).build(now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap()).unwrap();
         ServerPeer {
             rtc,
@@ -47,6 +48,7 @@ impl ServerPeer {
             timeout: now,
             out: VecDeque::new(),
             media: Vec::new(),
+            keyframe_requests: 0,
         }
     }
 
@@ -56,6 +58,7 @@ impl ServerPeer {
                 Output::Timeout(at) => return self.timeout = at,
                 Output::Transmit(t) => self.out.push_back((t.destination, t.contents.to_vec())),
                 Output::Event(Event::MediaData(data)) => self.media.push((data.mid, data)),
+                Output::Event(Event::KeyframeRequest(_)) => self.keyframe_requests += 1,
                 Output::Event(_) => {}
             }
         }
@@ -248,4 +251,180 @@ fn lost_packets_are_counted_and_concealed() {
     let pcm = concat(&decoded);
     let hz = dominant_frequency(&pcm[pcm.len().min(4_800)..], 48_000);
     assert!((hz - 440.0).abs() < 5.0, "{hz} Hz");
+}
+
+/// VP8 from A through an in-memory server (frame mode, keyframe requests passed on) to B, 4 s of simulated time.
+/// From 1.5 s to 2.5 s every RTP packet to B and everything B sends is dropped, and retransmissions (RTX) to B are
+/// dropped from then on, so the gap cannot be repaired: B must skip frames, ask for a keyframe, and decode again once
+/// A sent one.
+#[test]
+fn video_recovers_with_a_keyframe_request_after_unrepairable_loss() {
+    use crate::media::video::pattern::{CounterPattern, read_counter};
+    use crate::media::video::{VideoCodec, VideoEncoderConfig, VideoEncoderPipeline};
+    use std::sync::atomic::Ordering;
+
+    let t0 = Instant::now();
+    let server = addr("10.0.0.1:5000");
+    let mut a = EngineCore::new(addr("10.0.0.2:4000"), addr("10.0.0.2:4001"), t0).unwrap();
+    let mut b = EngineCore::new(addr("10.0.0.3:4000"), addr("10.0.0.3:4001"), t0).unwrap();
+    let video_config = || RtcConfig::new().clear_codecs().enable_vp8(true);
+    let mut srv_pub = ServerPeer::with_config(server, video_config(), t0);
+    let mut srv_sub = ServerPeer::with_config(server, video_config(), t0);
+
+    let send = Arc::new(SendShared::default());
+    let (offer, mids) = a
+        .publish_offer(
+            vec![NewTrack {
+                kind: MediaKind::Video,
+                stream_id: "stoa-1".into(),
+                track_id: "video-1".into(),
+                send: send.clone(),
+            }],
+            t0,
+        )
+        .unwrap();
+    let answer = srv_pub
+        .rtc
+        .sdp_api()
+        .accept_offer(SdpOffer::from_sdp_string(&offer).unwrap())
+        .unwrap();
+    a.publish_answer(&answer.to_sdp_string(), t0).unwrap();
+    srv_pub.drain();
+    let pub_mid = mids[0];
+
+    let mut api = srv_sub.rtc.sdp_api();
+    let sub_mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+    let (offer, pending) = api.apply().unwrap();
+    let remote = RemoteShared::new(Uid::Number(1), 1, MediaType::Video);
+    let track = super::video::RemoteVideoTrack { shared: remote.clone() };
+    let mut frames = track.frames();
+    let (answer, mid) = b.subscribe_offer(&offer.to_sdp_string(), remote, t0).unwrap();
+    assert_eq!(mid, sub_mid);
+    srv_sub
+        .rtc
+        .sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+        .unwrap();
+    srv_sub.drain();
+
+    let rtx_pt = srv_sub
+        .rtc
+        .writer(sub_mid)
+        .unwrap()
+        .payload_params()
+        .find(|p| p.spec().codec == Codec::Vp8)
+        .and_then(|p| p.resend())
+        .map(|pt| *pt)
+        .expect("RTX is negotiated for VP8");
+    let is_rtx = |datagram: &[u8]| is_rtp(datagram) && datagram[1] & 0x7f == rtx_pt;
+    let config = VideoEncoderConfig {
+        codec: VideoCodec::Vp8,
+        width: 320,
+        height: 180,
+        frame_rate: 30,
+        bitrate_kbps: 300,
+        keyframe_interval: 0,
+    };
+    let mut encoder = VideoEncoderPipeline::new(config).unwrap();
+    let mut pattern = CounterPattern::new(320, 180).unwrap();
+    let blackout = (t0 + Duration::from_millis(1500))..(t0 + Duration::from_millis(2500));
+    let end = t0 + Duration::from_secs(4);
+    let frame_period = Duration::from_millis(33);
+    let (mut now, mut next_frame) = (t0, t0);
+    let mut decoded = Vec::new();
+    while now < end + Duration::from_millis(300) {
+        let dark = blackout.contains(&now);
+        loop {
+            let mut moved = false;
+            while let Some(t) = a.poll_transmit() {
+                srv_pub.receive(a.local_addr(Side::Publisher), &t.contents, now);
+                moved = true;
+            }
+            while let Some((_, contents)) = srv_pub.out.pop_front() {
+                a.handle_datagram(Side::Publisher, server, &contents, now);
+                moved = true;
+            }
+            while let Some(t) = b.poll_transmit() {
+                if !dark {
+                    srv_sub.receive(b.local_addr(Side::Subscriber), &t.contents, now);
+                }
+                moved = true;
+            }
+            while let Some((_, contents)) = srv_sub.out.pop_front() {
+                let repair = now >= blackout.end && is_rtx(&contents);
+                if !(dark && is_rtp(&contents)) && !repair {
+                    b.handle_datagram(Side::Subscriber, server, &contents, now);
+                }
+                moved = true;
+            }
+            for (_, data) in std::mem::take(&mut srv_pub.media) {
+                if let Some(writer) = srv_sub.rtc.writer(sub_mid) {
+                    let pt = writer
+                        .payload_params()
+                        .find(|p| p.spec().codec == Codec::Vp8)
+                        .unwrap()
+                        .pt();
+                    let _ = writer.write(pt, now, data.time, data.data.to_vec());
+                }
+                srv_sub.drain();
+                moved = true;
+            }
+            // The server passes B's keyframe requests on to A.
+            if srv_sub.keyframe_requests > 0 {
+                srv_sub.keyframe_requests = 0;
+                if let Some(mut writer) = srv_pub.rtc.writer(pub_mid) {
+                    writer
+                        .request_keyframe(None, str0m::media::KeyframeRequestKind::Pli)
+                        .unwrap();
+                }
+                srv_pub.drain();
+                moved = true;
+            }
+            if !moved {
+                break;
+            }
+        }
+        if now >= next_frame && now < end {
+            let force = send.keyframe_wanted.swap(false, Ordering::Relaxed);
+            for frame in encoder.encode(&pattern.next_frame(), force).unwrap() {
+                a.write_video(pub_mid, VideoCodec::Vp8, frame, now);
+            }
+            next_frame += frame_period;
+        }
+        while let Ok(frame) = frames.try_recv() {
+            decoded.push((now, read_counter(&frame).unwrap()));
+        }
+        let wake = a
+            .next_timeout()
+            .min(b.next_timeout())
+            .min(srv_pub.timeout)
+            .min(srv_sub.timeout)
+            .min(next_frame)
+            .max(now + Duration::from_millis(1));
+        now = wake;
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        srv_pub.tick(now);
+        srv_sub.tick(now);
+    }
+    let stats = track.stats();
+    let counters: Vec<u32> = decoded.iter().map(|(_, n)| *n).collect();
+    assert!(counters.windows(2).all(|w| w[0] < w[1]), "in order: {counters:?}");
+    assert!(
+        stats.frames_skipped > 0,
+        "frames after the blackout waited for a keyframe: {stats:?}"
+    );
+    assert!(stats.keyframe_requests_sent >= 1, "{stats:?}");
+    assert!(
+        encoder.stats().keyframes >= 2,
+        "A sent a keyframe on request: {:?}",
+        encoder.stats()
+    );
+    let after = decoded.iter().filter(|(at, _)| *at >= blackout.end).count();
+    assert!(
+        after >= 30,
+        "video decodes again after the blackout: {after} frames; {stats:?}"
+    );
+    let before = decoded.iter().filter(|(at, _)| *at < blackout.start).count();
+    assert!(before >= 30, "{before} frames before the blackout");
 }
