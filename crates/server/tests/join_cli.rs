@@ -14,6 +14,11 @@ use common::*;
 use serde_json::Value;
 use stoa_sdk::media::signal;
 
+/// Exit status 2 is the binary built without `stoa join`.
+const NOT_A_BOT_BUILD: &str = "the stoa binary has no `stoa join`: it was built without the `bot` feature (run \
+     these tests with `--features bot`; in a target folder shared with other builds, one without the feature may \
+     have replaced it)";
+
 /// A running `stoa join`; its stderr lines arrive on `stderr`.
 struct Bot {
     child: Child,
@@ -74,6 +79,7 @@ impl Bot {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
+        assert_ne!(status.code(), Some(2), "{NOT_A_BOT_BUILD}");
         let mut stdout = String::new();
         std::io::Read::read_to_string(&mut self.child.stdout.take().unwrap(), &mut stdout).unwrap();
         let summary: Value = serde_json::from_str(stdout.trim())
@@ -258,6 +264,7 @@ fn errors_print_their_code_and_exit_non_zero() {
         .args(["--channel", "x", "--duration", "1"])
         .output()
         .unwrap();
+    assert_ne!(unknown_app.status.code(), Some(2), "{NOT_A_BOT_BUILD}");
     assert!(!unknown_app.status.success());
     let stdout: Value = serde_json::from_slice(&unknown_app.stdout).unwrap();
     assert_eq!(stdout["error"]["code"], "CAN_NOT_GET_GATEWAY_SERVER", "{stdout}");
