@@ -351,8 +351,8 @@ fn video_recovers_with_a_keyframe_request_after_unrepairable_loss() {
                 moved = true;
             }
             while let Some((_, contents)) = srv_sub.out.pop_front() {
-                let repair = now >= blackout.end && is_rtx(&contents);
-                if !(dark && is_rtp(&contents)) && !repair {
+                let lost = (dark && is_rtp(&contents)) || (now >= blackout.end && is_rtx(&contents));
+                if !lost {
                     b.handle_datagram(Side::Subscriber, server, &contents, now);
                 }
                 moved = true;
