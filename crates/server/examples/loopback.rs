@@ -182,6 +182,13 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let forwarded = || metrics.metrics.media_packets_forwarded.get() as u64;
+    let datagrams = || {
+        (
+            metrics.metrics.media_datagrams_in.get() as u64,
+            metrics.metrics.media_datagrams_out.get() as u64,
+        )
+    };
+    let (in0, out0) = datagrams();
     let received =
         |subs: &[(Client, RemoteAudioTrack)]| subs.iter().map(|(_, r)| r.stats().receive_packets).sum::<u64>();
     let (cpu0, threads) = threads_cpu_ns("stoa-media-");
@@ -189,6 +196,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(args.seconds)).await;
     let (cpu1, _) = threads_cpu_ns("stoa-media-");
     let (fwd1, recv1, wall) = (forwarded(), received(&subscribers), wall0.elapsed());
+    let (in1, out1) = datagrams();
     let stats = track.stats();
     let payload = stats.send_bytes.checked_div(stats.send_packets).unwrap_or(100) as usize;
 
@@ -228,6 +236,13 @@ async fn main() {
         "- media worker CPU: {:.1} ms ({:.1} % of one core)",
         cpu_ns as f64 / 1e6,
         cpu_ns as f64 / 1e7 / wall.as_secs_f64()
+    );
+    println!(
+        "- datagrams: {} in ({:.2} per forwarded packet), {} out ({:.2} per forwarded packet)",
+        in1 - in0,
+        (in1 - in0) as f64 / fwd.max(1) as f64,
+        out1 - out0,
+        (out1 - out0) as f64 / fwd.max(1) as f64
     );
     println!(
         "- the same sessions without media for as long: {:.1} ms (timers: RTCP, STUN consent, TWCC, NACK checks)",

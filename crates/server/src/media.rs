@@ -178,7 +178,7 @@ struct Worker {
     /// Datagrams from the router waiting for `sendmmsg` (capacity reused).
     outgoing: Vec<(SocketAddr, Vec<u8>)>,
     /// This worker's share of the summed gauges, as last added to them.
-    reported: [i64; 4],
+    reported: [i64; 6],
 }
 
 impl Worker {
@@ -312,12 +312,16 @@ impl Worker {
             self.router.track_count() as i64,
             self.router.subscription_count() as i64,
             self.router.stats().rtp_forwarded as i64,
+            self.router.stats().datagrams_in as i64,
+            self.router.stats().datagrams_out as i64,
         ];
         let gauges = [
             &metrics.media_participants,
             &metrics.media_tracks,
             &metrics.media_subscriptions,
             &metrics.media_packets_forwarded,
+            &metrics.media_datagrams_in,
+            &metrics.media_datagrams_out,
         ];
         for ((gauge, value), reported) in gauges.into_iter().zip(now).zip(&mut self.reported) {
             if value != *reported {
@@ -493,7 +497,7 @@ async fn run_worker(
         next_participant: 1,
         done,
         outgoing: Vec::with_capacity(BATCH),
-        reported: [0; 4],
+        reported: [0; 6],
     };
     let mut bufs = RecvBuffers::default();
     let mut more = false;

@@ -32,6 +32,9 @@ pub struct Metrics {
     pub media_subscriptions: Gauge,
     /// RTP packets written to subscribers.
     pub media_packets_forwarded: Gauge,
+    /// Datagrams the media workers received and sent since start (sums; gauges because the routers own the totals).
+    pub media_datagrams_in: Gauge,
+    pub media_datagrams_out: Gauge,
     /// Media worker threads (each with its own UDP port and router); the gauges above are sums over them.
     pub media_workers: Gauge,
 }
@@ -51,6 +54,8 @@ impl Default for Metrics {
         let media_subscriptions = Gauge::default();
         let media_packets_forwarded = Gauge::default();
         let media_workers = Gauge::default();
+        let media_datagrams_in = Gauge::default();
+        let media_datagrams_out = Gauge::default();
         registry.register("joins", "Successful channel joins", joins.clone());
         registry.register(
             "active_channels",
@@ -87,6 +92,16 @@ impl Default for Metrics {
             media_packets_forwarded.clone(),
         );
         registry.register(
+            "media_datagrams_in",
+            "Datagrams received by the media workers since start",
+            media_datagrams_in.clone(),
+        );
+        registry.register(
+            "media_datagrams_out",
+            "Datagrams sent by the media workers since start",
+            media_datagrams_out.clone(),
+        );
+        registry.register(
             "media_workers",
             "Media worker threads (one UDP port and SFU router each)",
             media_workers.clone(),
@@ -105,6 +120,8 @@ impl Default for Metrics {
             media_subscriptions,
             media_packets_forwarded,
             media_workers,
+            media_datagrams_in,
+            media_datagrams_out,
         }
     }
 }
