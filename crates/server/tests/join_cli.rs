@@ -134,18 +134,19 @@ fn wav_file(rate: u32, samples: &[i16]) -> Vec<u8> {
 }
 
 /// Checks the recorded WAV of uid 1: at least `min_seconds` of audio whose dominant frequency is `hz`.
-fn check_recorded_tone(dir: &Path, hz: f32, min_seconds: f64) {
-    let (samples, rate) = read_wav(&dir.join("1.wav"));
+fn check_recorded_tone(dir: &Path, uid: &str, hz: f32, min_seconds: f64) {
+    let (samples, rate) = read_wav(&dir.join(format!("{uid}.wav")));
     assert_eq!(rate, 48_000);
     let seconds = samples.len() as f64 / 48_000.0;
     assert!(seconds >= min_seconds, "recorded {seconds:.2} s");
     // Skip the first half second (start-up), analyse the rest.
     let found = signal::dominant_frequency(&samples[24_000..], rate);
-    println!("recorded {seconds:.2} s of audio from uid 1, dominant {found:.2} Hz");
+    println!("recorded {seconds:.2} s of audio from uid {uid}, dominant {found:.2} Hz");
     assert!((found - hz).abs() < 5.0, "{found} Hz, expected {hz}");
 }
 
-fn run_pair(codec: &str, audio: &str, hz: f32) {
+/// `publisher` is the publishing bot's uid (a number or a string).
+fn run_pair(codec: &str, audio: &str, hz: f32, publisher_uid: &str) {
     let server = Server::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let channel = format!("bots-{codec}");
@@ -170,7 +171,7 @@ fn run_pair(codec: &str, audio: &str, hz: f32) {
         &channel,
         &[
             "--uid",
-            "1",
+            publisher_uid,
             "--audio",
             audio,
             "--video",
@@ -187,7 +188,7 @@ fn run_pair(codec: &str, audio: &str, hz: f32) {
     assert!(status.success(), "recorder: {status} {recorded}");
     println!("publisher: {published}\nrecorder: {recorded}");
 
-    assert_eq!(published["uid"], "1");
+    assert_eq!(published["uid"], publisher_uid);
     assert_eq!(published["left"], "duration");
     assert!(
         published["published"]["audio_packets"].as_u64().unwrap() > 100,
@@ -204,15 +205,16 @@ fn run_pair(codec: &str, audio: &str, hz: f32) {
         "uid 2 publishes nothing"
     );
 
-    let remote = &recorded["remote_users"]["1"];
+    let remote = &recorded["remote_users"][publisher_uid];
     assert!(
         (remote["audio"]["dominant_hz"].as_f64().unwrap() - f64::from(hz)).abs() < 5.0,
         "{recorded}"
     );
-    check_recorded_tone(dir.path(), hz, 3.0);
+    check_recorded_tone(dir.path(), publisher_uid, hz, 3.0);
 
     let video: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("1.video.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(format!("{publisher_uid}.video.json"))).unwrap())
+            .unwrap();
     println!("{codec} video summary: {video}");
     assert!(video["frames_decoded"].as_u64().unwrap() > 15, "{video}");
     assert_eq!(
@@ -225,13 +227,13 @@ fn run_pair(codec: &str, audio: &str, hz: f32) {
 
 #[test]
 fn two_bots_exchange_a_tone_and_a_test_pattern_vp8() {
-    run_pair("vp8", "sine:440", 440.0);
+    run_pair("vp8", "sine:440", 440.0, "1");
 }
 
 #[test]
 fn two_bots_exchange_a_tone_and_a_test_pattern_h264_and_vp9() {
-    run_pair("h264", "sine:440", 440.0);
-    run_pair("vp9", "sine:440", 440.0);
+    run_pair("h264", "sine:440", 440.0, "1");
+    run_pair("vp9", "sine:440", 440.0, "1");
 }
 
 #[test]
@@ -241,7 +243,8 @@ fn a_bot_publishes_an_audio_file_through_the_server() {
     let file = dir.path().join("tone.wav");
     let mut sine = signal::SineSource::new(660.0, 44_100, 1, 0.5);
     std::fs::write(&file, wav_file(44_100, &sine.next_frame(1500).samples)).unwrap();
-    run_pair("vp8", file.to_str().unwrap(), 660.0);
+    // A string uid names the recorded files.
+    run_pair("vp8", file.to_str().unwrap(), 660.0, "music-bot");
 }
 
 fn error_code(bot: Bot) -> String {
