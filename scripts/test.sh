@@ -17,7 +17,8 @@ step "tools"
 missing=()
 # Chromium (Debian's; playwright-core drives it, never downloads one) and ffmpeg (the fake camera and microphone
 # files) for the browser tests.
-for package in libopus-dev libvpx-dev nasm pkg-config chromium chromium-driver ffmpeg; do
+# libasound2-dev for the SDK's optional microphone and speaker support (feature stoa-sdk/devices, cpal over ALSA).
+for package in libopus-dev libvpx-dev nasm pkg-config libasound2-dev chromium chromium-driver ffmpeg; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
 done
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
@@ -32,17 +33,21 @@ npm ci --prefix crates/proto/tests/agora-token --no-audit --no-fund --loglevel=e
 npm ci --prefix web --no-audit --no-fund --loglevel=error
 npm ci --prefix web/tests/browser --no-audit --no-fund --loglevel=error
 
+# Every optional feature is linted and tested: `stoa join` (stoa-server/bot, the Rust SDK on the command line) and
+# the SDK's sound devices (stoa-sdk/devices). The same set everywhere, so cargo builds each crate once.
+features=stoa-server/bot,stoa-sdk/devices
+
 step "format"
 cargo fmt --all -- --check
 
 step "lints"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked --features "$features" -- -D warnings
 
 step "tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --workspace --locked 2>&1 | tee "$log"
+cargo test --workspace --locked --features "$features" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
@@ -55,7 +60,7 @@ web_status=${PIPESTATUS[0]}
 set -e
 step "browser tests"
 # `--features bot` adds `stoa join` (the Rust SDK on the command line) for the browser <-> Rust interop test.
-cargo build --locked -p stoa-server --features bot --bin stoa
+cargo build --locked --workspace --features "$features" --bin stoa
 set +e
 node web/tests/browser/run.mjs 2>&1 | tee -a "$log"
 browser_status=${PIPESTATUS[0]}
@@ -76,8 +81,9 @@ if [ "$status" -eq 0 ] && [ "$fuzz_seconds" != 0 ]; then
 fi
 
 # One closing line for the whole run, summed over every test binary and the browser suite.
-passed=$(grep -Eo '^(test result|browser tests):.* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-failed=$(grep -Eo '^(test result|browser tests):.* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+# Cargo's "test result:" lines, the browser runner's line and vitest's "Tests  N passed" line.
+passed=$(grep -E '^((test result|browser tests):|[[:space:]]*Tests[[:space:]]+[0-9])' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -E '^((test result|browser tests):|[[:space:]]*Tests[[:space:]]+[0-9])' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 if [ "$web_status" -ne 0 ]; then
     echo "FAILED: npm run check in web/ (typecheck, unit tests or a stale bundle; see above)"
 fi
