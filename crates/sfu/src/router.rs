@@ -164,6 +164,8 @@ pub struct Router {
     last_now: Option<Instant>,
     stats: RouterStats,
     rng: u64,
+    /// Numbers the subscriber m-lines' msid track ids.
+    msid_counter: u64,
     /// Reused buffers (no allocation on the packet path).
     scratch_sessions: Vec<SessionId>,
     scratch_due: Vec<SessionId>,
@@ -205,6 +207,7 @@ impl Router {
             last_now: None,
             stats: RouterStats::default(),
             rng: RandomState::new().hash_one(0x5354_4f41u64),
+            msid_counter: 0,
             scratch_sessions: Vec::new(),
             scratch_due: Vec::new(),
         }
@@ -563,7 +566,8 @@ impl Router {
     /// The subscriber transport's offer with the pending changes: a sendonly m-line for each new subscription and
     /// inactive m-lines for ended ones. A new subscription reuses an inactive m-line of its kind when there is one
     /// (same mid and SSRC, sequence numbers continued), else adds one (msid `stoa-<publisher>
-    /// stoa-<publisher>-<kind>`; a reused m-line keeps its first msid, so clients map tracks by mid). `Ok(None)`
+    /// stoa-<publisher>-<kind>-<n>`, unique per m-line; a reused m-line keeps its first msid, so clients map tracks
+    /// by mid). `Ok(None)`
     /// when there is nothing to negotiate, or an offer is still waiting for its answer
     /// ([`Event::NegotiationNeeded`] comes again after the answer if changes accumulated meanwhile).
     pub fn create_subscriber_offer(&mut self, id: ParticipantId, now: Instant) -> Result<Option<String>, SfuError> {
@@ -608,8 +612,11 @@ impl Router {
                         added.push((*key, p.slots[i].mid, Some(i)));
                         continue;
                     }
+                    // The track id is unique per m-line: a new m-line for a publisher can sit next to a parked one
+                    // that carried the same publisher's track, and Chromium refuses duplicate a=msid lines.
+                    self.msid_counter += 1;
                     let stream = format!("stoa-{}", key.publisher);
-                    let track = format!("stoa-{}-{}", key.publisher, key.kind);
+                    let track = format!("stoa-{}-{}-{}", key.publisher, key.kind, self.msid_counter);
                     let mid = api.add_media(
                         key.kind.to_str0m(),
                         Direction::SendOnly,

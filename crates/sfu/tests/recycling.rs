@@ -253,3 +253,25 @@ fn sixteen_remote_users_fit_the_sdp_limits() {
     assert!(offer.len() < limit && answer.len() < limit);
     net.router.subscriber_answer(bob, &answer, net.now).unwrap();
 }
+
+/// Unsubscribing and subscribing again to the same track in one round parks the old m-line and adds a new one in
+/// the same offer: their msid lines differ (Chromium refuses an offer with duplicate a=msid lines).
+#[test]
+fn a_parked_and_a_new_mline_for_one_track_have_distinct_msids() {
+    let mut net = Net::new();
+    let (alice, bob) = (ParticipantId(1), ParticipantId(2));
+    net.add_participant(alice);
+    net.add_participant(bob);
+    let ca = net.add_client("alice", codecs(Codec::Vp8));
+    let cb = net.add_client("bob", all_codecs);
+    net.publish(ca, alice, &[MediaKind::Video]);
+    net.router.subscribe(bob, alice, MediaKind::Video, net.now).unwrap();
+    subscriber_round(&mut net, cb, bob).unwrap();
+    net.router.unsubscribe(bob, alice, MediaKind::Video, net.now).unwrap();
+    net.router.subscribe(bob, alice, MediaKind::Video, net.now).unwrap();
+    let offer = subscriber_round(&mut net, cb, bob).expect("one offer parking and adding");
+    assert_eq!(mlines(&offer), (2, 1));
+    let msids: Vec<&str> = offer.lines().filter(|l| l.starts_with("a=msid:")).collect();
+    assert_eq!(msids.len(), 2, "{offer}");
+    assert_ne!(msids[0], msids[1]);
+}
