@@ -420,9 +420,12 @@ fn video_recovers_with_a_keyframe_request_after_unrepairable_loss() {
         "A sent a keyframe on request: {:?}",
         encoder.stats()
     );
+    // 45 frames follow the blackout. Alone this test decodes 30 or more of them; under a loaded CI machine it once
+    // decoded 19, because VP8's adaptive real-time speed (cpu-used -6) follows wall-clock time and changes what is
+    // sent. Recovery itself is the point here, so 10 frames after the blackout are enough.
     let after = decoded.iter().filter(|(at, _)| *at >= blackout.end).count();
     assert!(
-        after >= 30,
+        after >= 10,
         "video decodes again after the blackout: {after} frames; {stats:?}"
     );
     let before = decoded.iter().filter(|(at, _)| *at < blackout.start).count();
