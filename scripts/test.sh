@@ -47,7 +47,7 @@ step "tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --workspace --locked --features "$features" 2>&1 | tee "$log"
+cargo test --workspace --locked --no-fail-fast --features "$features" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
