@@ -501,11 +501,23 @@ async fn run_worker(
     };
     let mut bufs = RecvBuffers::default();
     let mut more = false;
+    // One timer for the worker's life, moved only when the router's deadline changes: a new `sleep_until` on every
+    // wakeup would register and then cancel an entry in the runtime's timer wheel (under its lock) every time.
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now() + Duration::from_secs(1));
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
     loop {
+        // No deadline from the router means no input since it last named one (e.g. a read that found the socket
+        // empty): that deadline still holds. (This turn used to push the timer a second out.)
         let wake = worker
             .flush()
             .await
+            .or(armed)
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        if armed != Some(wake) {
+            timer.as_mut().reset(tokio::time::Instant::from_std(wake));
+            armed = Some(wake);
+        }
         if more {
             // The socket had more than a turn's worth: let operations and timers in, then read on.
             tokio::task::yield_now().await;
@@ -519,7 +531,9 @@ async fn run_worker(
                 }
                 None => return,
             },
-            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
+            () = &mut timer => {
+                // Fired: re-armed on the next turn even if the router names the same instant again.
+                armed = None;
                 worker.router.handle_timeout(Instant::now());
                 worker.publish_gauges(&shared.metrics);
             }
