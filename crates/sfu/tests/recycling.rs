@@ -21,25 +21,6 @@ fn mlines(sdp: &str) -> (usize, usize) {
     (sections.len(), active)
 }
 
-/// One subscriber SDP round that returns the offer text.
-fn subscriber_round(net: &mut Net, client: usize, id: ParticipantId) -> Option<String> {
-    let offer = net.router.create_subscriber_offer(id, net.now).expect("offer")?;
-    net.drain_router();
-    let parsed = SdpOffer::from_sdp_string(&offer).expect("parsable offer");
-    let answer = net.clients[client]
-        .rtc
-        .sdp_api()
-        .accept_offer(parsed)
-        .expect("offer accepted");
-    net.drain_client(client);
-    let now = net.now;
-    net.router
-        .subscriber_answer(id, &answer.to_sdp_string(), now)
-        .expect("answer accepted");
-    net.drain_router();
-    Some(offer)
-}
-
 /// The publisher turns its m-lines' direction (as a browser does on unpublish / publish with the same
 /// transceivers) and renegotiates.
 fn set_publishing(net: &mut Net, client: usize, id: ParticipantId, mids: &[Mid], on: bool) {
@@ -80,7 +61,7 @@ fn a_hundred_unpublish_resubscribe_cycles_keep_the_subscriber_sdp_bounded() {
     for kind in kinds {
         net.router.subscribe(bob, alice, kind, net.now).unwrap();
     }
-    let first = subscriber_round(&mut net, cb, bob).expect("first offer");
+    let first = net.subscriber_round(cb, bob).expect("first offer");
     assert_eq!(mlines(&first), (2, 2));
     assert!(net.run_until_true(Duration::from_secs(2), |n| {
         n.clients[ca].connected_at().is_some() && n.clients[cb].connected_at().is_some()
@@ -115,14 +96,16 @@ fn a_hundred_unpublish_resubscribe_cycles_keep_the_subscriber_sdp_bounded() {
 
         set_publishing(&mut net, ca, alice, &mids, false);
         assert_eq!(net.router.subscription_count(), 0, "cycle {cycle}");
-        let stop = subscriber_round(&mut net, cb, bob).expect("an offer making the m-lines inactive");
+        let stop = net
+            .subscriber_round(cb, bob)
+            .expect("an offer making the m-lines inactive");
         assert_eq!(mlines(&stop), (2, 0), "cycle {cycle}");
 
         set_publishing(&mut net, ca, alice, &mids, true);
         for kind in kinds {
             net.router.subscribe(bob, alice, kind, net.now).unwrap();
         }
-        let again = subscriber_round(&mut net, cb, bob).expect("an offer reusing the m-lines");
+        let again = net.subscriber_round(cb, bob).expect("an offer reusing the m-lines");
         assert_eq!(mlines(&again), (2, 2), "cycle {cycle}");
         assert_eq!(
             net.router.subscription_mid(bob, alice, MediaKind::Audio).as_ref(),
@@ -169,7 +152,7 @@ fn a_freed_mline_serves_another_publisher() {
     let carol_mids = net.publish(cc, carol, &[MediaKind::Video]);
     let dave_mids = net.publish(cd, dave, &[MediaKind::Video]);
     net.router.subscribe(bob, carol, MediaKind::Video, net.now).unwrap();
-    subscriber_round(&mut net, cb, bob).unwrap();
+    net.subscriber_round(cb, bob).unwrap();
     assert!(net.run_until_true(Duration::from_secs(2), |n| {
         n.clients.iter().all(|c| c.connected_at().is_some())
     }));
@@ -181,9 +164,9 @@ fn a_freed_mline_serves_another_publisher() {
     net.router.remove_participant(carol, net.now).unwrap();
     net.drain_router();
     net.retire(cc);
-    assert_eq!(mlines(&subscriber_round(&mut net, cb, bob).unwrap()), (1, 0));
+    assert_eq!(mlines(&net.subscriber_round(cb, bob).unwrap()), (1, 0));
     net.router.subscribe(bob, dave, MediaKind::Video, net.now).unwrap();
-    assert_eq!(mlines(&subscriber_round(&mut net, cb, bob).unwrap()), (1, 1));
+    assert_eq!(mlines(&net.subscriber_round(cb, bob).unwrap()), (1, 1));
     assert_eq!(
         net.router.subscription_mid(bob, dave, MediaKind::Video),
         Some(mid.clone())
@@ -266,10 +249,10 @@ fn a_parked_and_a_new_mline_for_one_track_have_distinct_msids() {
     let cb = net.add_client("bob", all_codecs);
     net.publish(ca, alice, &[MediaKind::Video]);
     net.router.subscribe(bob, alice, MediaKind::Video, net.now).unwrap();
-    subscriber_round(&mut net, cb, bob).unwrap();
+    net.subscriber_round(cb, bob).unwrap();
     net.router.unsubscribe(bob, alice, MediaKind::Video, net.now).unwrap();
     net.router.subscribe(bob, alice, MediaKind::Video, net.now).unwrap();
-    let offer = subscriber_round(&mut net, cb, bob).expect("one offer parking and adding");
+    let offer = net.subscriber_round(cb, bob).expect("one offer parking and adding");
     assert_eq!(mlines(&offer), (2, 1));
     let msids: Vec<&str> = offer.lines().filter(|l| l.starts_with("a=msid:")).collect();
     assert_eq!(msids.len(), 2, "{offer}");

@@ -380,15 +380,20 @@ impl Net {
 
     /// One subscriber SDP round, if the router has changes. True when an offer/answer happened.
     pub fn negotiate_subscriber(&mut self, client: usize, id: ParticipantId) -> bool {
+        self.subscriber_round(client, id).is_some()
+    }
+
+    /// One subscriber SDP round, if the router has changes: the offer's text when an offer/answer happened.
+    pub fn subscriber_round(&mut self, client: usize, id: ParticipantId) -> Option<String> {
         let now = self.now;
         let offer = self.router.create_subscriber_offer(id, now).expect("subscriber offer");
         self.drain_router();
-        let Some(offer) = offer else { return false };
-        let offer = SdpOffer::from_sdp_string(&offer).expect("parsable offer");
+        let offer = offer?;
+        let parsed = SdpOffer::from_sdp_string(&offer).expect("parsable offer");
         let answer = self.clients[client]
             .rtc
             .sdp_api()
-            .accept_offer(offer)
+            .accept_offer(parsed)
             .expect("offer accepted");
         self.drain_client(client);
         let now = self.now;
@@ -396,7 +401,7 @@ impl Net {
             .subscriber_answer(id, &answer.to_sdp_string(), now)
             .expect("subscriber answer");
         self.drain_router();
-        true
+        Some(offer)
     }
 
     pub fn router_event_count(&self, pred: impl Fn(&Event) -> bool) -> usize {
