@@ -153,13 +153,13 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "The capture device cannot be read: another application holds it, or it failed at the hardware or OS level (NotReadableError).",
     advice: "Close other applications that use the camera or microphone, or pick another device, then retry.",
     category: "Tracks",
-    raised: "planned",
+    raised: "now",
   },
   "NOT_SUPPORTED": {
     description: "The browser does not support it.",
     advice: "Check the browser support list.",
     category: "General",
-    raised: "planned",
+    raised: "now",
   },
   "INVALID_OPERATION": {
     description: "Invalid operation, usually because the operation is not allowed in the current state.",
@@ -177,13 +177,13 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "Restricted by the browser's security policy.",
     advice: "Make sure the web page runs in a secure context (HTTPS or localhost).",
     category: "General",
-    raised: "planned",
+    raised: "now",
   },
   "EXCHANGE_SDP_FAILED": {
     description: "Exchanging session descriptions (SDP offer/answer) with the server failed.",
     advice: "Check the network and retry; if it persists, report it with the SDK and server logs.",
     category: "WebRTC transport",
-    raised: "planned",
+    raised: "now",
   },
   "ADD_CANDIDATE_FAILED": {
     description: "Adding an ICE candidate to the peer connection failed.",
@@ -261,19 +261,19 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "Unsupported media capture parameters.",
     advice: "Change the capture parameters or use one of the SDK's presets.",
     category: "Tracks",
-    raised: "planned",
+    raised: "now",
   },
   "PERMISSION_DENIED": {
     description: "Permission to use the media device was denied.",
     advice: "Choose **Allow** in the browser's device permission prompt.",
     category: "Tracks",
-    raised: "planned",
+    raised: "now",
   },
   "CONSTRAINT_NOT_SATISFIED": {
     description: "Unsupported media capture parameters (the device cannot satisfy the constraints).",
     advice: "Change the capture parameters or use one of the SDK's presets.",
     category: "Tracks",
-    raised: "planned",
+    raised: "now",
   },
   "TRACK_IS_DISABLED": {
     description: "The track is disabled, usually because Track.setEnabled(false) was called on it.",
@@ -291,7 +291,7 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "The end user did not tick **Share audio** when sharing the screen with audio.",
     advice: "Ask the end user to tick **Share audio** in the screen-sharing dialog.",
     category: "Tracks",
-    raised: "planned",
+    raised: "now",
   },
   "LOW_STREAM_ENCODING_ERROR": {
     description: "Encoding the low-quality stream (dual stream) with RTCRtpEncodingParameters failed.",
@@ -303,7 +303,7 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "Setting the RTP encoding parameters (bitrate, frame rate, resolution scale) of the sender failed.",
     advice: "Check the encoder configuration and retry; if it persists, unpublish the track and publish it again.",
     category: "Publish and subscribe",
-    raised: "planned",
+    raised: "now",
   },
   "TRACK_STATE_UNREACHABLE": {
     description: "The track cannot reach the requested state, e.g. setEnabled(false) while it is muted, or setMuted(true) while it is disabled.",
@@ -363,7 +363,7 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "An invalid LocalTrack was passed.",
     advice: "Check the track passed in and pass a valid LocalTrack.",
     category: "Publish and subscribe",
-    raised: "planned",
+    raised: "now",
   },
   "INVALID_TRACK": {
     description: "An invalid track was passed.",
@@ -381,13 +381,13 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "The peer connection failed to create an SDP offer.",
     advice: "Check the browser's codecs (getSupportedCodec) against the client's codec setting, then retry.",
     category: "WebRTC transport",
-    raised: "planned",
+    raised: "now",
   },
   "SET_ANSWER_FAILED": {
     description: "Applying the server's SDP answer to the peer connection failed.",
     advice: "Check the client's codec setting against the codecs the server allows, then retry.",
     category: "WebRTC transport",
-    raised: "planned",
+    raised: "now",
   },
   "ICE_FAILED": {
     description: "ICE connectivity checks failed: there is no working network path to the media server.",
@@ -405,7 +405,7 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "Replacing the track of an RTP sender failed.",
     advice: "Unpublish the old track and publish the new one.",
     category: "WebRTC transport",
-    raised: "planned",
+    raised: "now",
   },
   "GET_LOCAL_CAPABILITIES_FAILED": {
     description: "Getting the local RTP capabilities (codecs and header extensions) failed.",
@@ -423,7 +423,7 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "Subscribing to the remote track failed.",
     advice: "Wait for the next user-published event and subscribe again.",
     category: "Publish and subscribe",
-    raised: "planned",
+    raised: "now",
   },
   "UNSUBSCRIBE_FAILED": {
     description: "Unsubscribing from the remote track failed.",
@@ -441,7 +441,7 @@ export const ERROR_CATALOG: Record<AgoraRTCErrorCodeValue, ErrorCodeInfo> = {
     description: "No ICE candidate is available, so no media connection can be attempted.",
     advice: "Check the public address the server announces and the client's network, or use the cloud proxy.",
     category: "WebRTC transport",
-    raised: "planned",
+    raised: "now",
   },
   "CAN_NOT_PUBLISH_MULTIPLE_VIDEO_TRACKS": {
     description: "A client publishes more than one video track.",
