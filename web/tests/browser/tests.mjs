@@ -1,7 +1,7 @@
 // The Web SDK's acceptance tests (issue 4), run by run.mjs. Each test gets `ctx` (server, browser, media, track(),
 // launch(), skip(), log) and must fail when the behaviour it names breaks.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -237,6 +237,45 @@ export const tests = [
       );
       await expectCode(page, 'FETCH_AUDIO_FILE_FAILED', 'createBufferSource', `${ctx.origin}/no-such-file.mp3`);
       await expectCode(page, 'DECODE_AUDIO_FILE_FAILED', 'createBufferSource', `${ctx.origin}/garbage.mp3`);
+    },
+  },
+  {
+    name: 'a local file that can no longer be read is READ_LOCAL_AUDIO_FILE_ERROR',
+    timeout: 30000,
+    async run(ctx) {
+      // The page holds a File from its <input type="file">; the file is deleted on disk after it was chosen, as a
+      // file on a removed drive or deleted by another program. The same File object decoded while it was there.
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'stoa-file-'));
+      try {
+        const file = path.join(dir, 'tone.wav');
+        await copyFile(ctx.media.audio, file);
+        const page = await errorPage(ctx);
+        await page.setInputFiles('#audio-file', file);
+        const seconds = await must(page, 'createBufferSourceFromFile');
+        assert(seconds > 1, `the chosen file decodes (${seconds} s) while it exists`);
+        await rm(file);
+        const error = await expectCode(page, 'READ_LOCAL_AUDIO_FILE_ERROR', 'createBufferSourceFromFile');
+        ctx.log.push(`decoded ${seconds.toFixed(1)} s, then after deletion: ${error.message}`);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: 'screen sharing with audio required but not shared is SHARE_AUDIO_NOT_ALLOWED',
+    timeout: 30000,
+    async run(ctx) {
+      // Headless Chromium's fake picker shares the screen with audio; the harness can play a user who does not.
+      const page = await errorPage(ctx);
+      const shared = { enable: await must(page, 'createScreen', 'enable'), auto: await must(page, 'createScreen', 'auto') };
+      for (const [mode, kinds] of Object.entries(shared)) {
+        assert(JSON.stringify(kinds) === '["video","audio"]', `"${mode}" with audio shared gives both tracks, got ${kinds}`);
+      }
+      const noAudio = { userSharesAudio: false };
+      const kinds = await must(page, 'createScreen', 'auto', noAudio);
+      assert(JSON.stringify(kinds) === '["video"]', `"auto" gives the screen alone when no audio is shared, got ${kinds}`);
+      const error = await expectCode(page, 'SHARE_AUDIO_NOT_ALLOWED', 'createScreen', 'enable', noAudio);
+      ctx.log.push(error.message);
     },
   },
 

@@ -193,6 +193,43 @@ const t = (window.t = {
     track.close();
     return true;
   },
+  /** The File chosen in the page's file input, as an app passes one from `<input type="file">`. */
+  async createBufferSourceFromFile() {
+    const [file] = document.getElementById('audio-file').files;
+    if (!file) throw new Error('no file chosen in #audio-file');
+    const track = await AgoraRTC.createBufferSourceAudioTrack({ source: file });
+    const duration = track.duration;
+    track.close();
+    return duration;
+  },
+  /**
+   * Resolves with the kinds of the tracks createScreenVideoTrack returned. With `userSharesAudio: false` the page
+   * plays a user who leaves "share audio" unticked in the picker: the browser's real capture comes back without its
+   * audio track, which is what getDisplayMedia returns then (headless Chromium's fake picker always shares audio).
+   */
+  async createScreen(withAudio, { userSharesAudio = true } = {}) {
+    const devices = navigator.mediaDevices;
+    const original = devices.getDisplayMedia;
+    if (!userSharesAudio) {
+      devices.getDisplayMedia = async (options) => {
+        const stream = await original.call(devices, options);
+        for (const audio of stream.getAudioTracks()) {
+          audio.stop();
+          stream.removeTrack(audio);
+        }
+        return stream;
+      };
+    }
+    let result;
+    try {
+      result = await AgoraRTC.createScreenVideoTrack({}, withAudio);
+    } finally {
+      devices.getDisplayMedia = original;
+    }
+    const tracks = Array.isArray(result) ? result : [result];
+    for (const track of tracks) track.close();
+    return tracks.map((track) => track.trackMediaType);
+  },
   async publishSecondVideo() {
     // A second video track of another kind: a canvas captured as a custom video track.
     const canvas = document.createElement('canvas');
