@@ -11,12 +11,16 @@ import { audioContext } from "./audio";
 import { ExceptionMonitor, type MediaSample } from "./exceptions";
 import { ClientCore, hasMedia, type CoreEvent } from "./state";
 import {
+  downlinkSample,
   localAudioStats,
   localVideoStats,
+  qualityOf,
   remoteAudioStats,
   remoteVideoStats,
   transportSummary,
+  uplinkSample,
   type InboundSnapshot,
+  type InboundTotals,
   type OutboundSnapshot,
   type StatsEntry,
 } from "./stats";
@@ -131,6 +135,11 @@ export class AgoraRTCClient extends EventEmitter {
   } = {};
   private rtcStats: AgoraRTCStats = emptyRtcStats();
   private rtcSnapshot: { sent: number; received: number; at: number } | undefined;
+  /** The last signalling ping's round trip: the link's delay when no media flows to measure it. */
+  private pingRttMs: number | undefined;
+  private inboundTotals: InboundTotals | undefined;
+  private networkQuality: NetworkQuality = unknownQuality();
+  private statsRounds = 0;
   private isStringUid = false;
   private readonly exceptions = new ExceptionMonitor();
   /** The microphone's total energy at the last stats round, to tell silence from sound between rounds. */
@@ -437,6 +446,10 @@ export class AgoraRTCClient extends EventEmitter {
     this.session = undefined;
     this.localStats = {};
     this.rtcStats = emptyRtcStats();
+    this.pingRttMs = undefined;
+    this.inboundTotals = undefined;
+    this.networkQuality = unknownQuality();
+    this.statsRounds = 0;
     this.rtcSnapshot = undefined;
     this.mediaQueue = Promise.resolve();
     this.exceptions.reset();
@@ -459,7 +472,13 @@ export class AgoraRTCClient extends EventEmitter {
         socket.breakLink();
         return;
       }
-      socket.request<"ok">({ type: "ping" }).catch(() => undefined);
+      const sentAt = performance.now();
+      socket
+        .request<"ok">({ type: "ping" })
+        .then(() => {
+          this.pingRttMs = Math.round(performance.now() - sentAt);
+        })
+        .catch(() => undefined);
     }, keepalive);
     clearInterval(this.statsTimer);
     this.statsTimer = setInterval(() => void this.collectStats(), STATS_INTERVAL_MS);
@@ -1041,6 +1060,7 @@ export class AgoraRTCClient extends EventEmitter {
         localVideoStats(pub, this.localStats.video?.snapshot, now, capture, target, startedAt) ?? this.localStats.video;
     }
     this.detectExceptions(pub);
+    this.rateNetwork(pub, sub);
     const rtt = subSummary.rttMs || pubSummary.rttMs;
     for (const subscription of this.subscriptions.values()) {
       const id = subscription.track.getMediaStreamTrack().id;
@@ -1052,6 +1072,23 @@ export class AgoraRTCClient extends EventEmitter {
         subscription.snapshot = read.snapshot;
       }
     }
+  }
+
+  /** Rates both directions from this round's stats; "network-quality" every other round (2 s), as Agora. */
+  private rateNetwork(pub: StatsEntry[], sub: StatsEntry[]): void {
+    if (this.core.state === "RECONNECTING") {
+      this.networkQuality = { uplinkNetworkQuality: 6, downlinkNetworkQuality: 6 };
+    } else if (this.core.state === "CONNECTED") {
+      const down = downlinkSample(sub, this.inboundTotals, this.pingRttMs);
+      this.inboundTotals = down.totals;
+      this.networkQuality = {
+        uplinkNetworkQuality: qualityOf(uplinkSample(pub, this.pingRttMs)),
+        downlinkNetworkQuality: qualityOf(down.sample),
+      };
+    } else {
+      return;
+    }
+    if (++this.statsRounds % 2 === 0) this.emit("network-quality", { ...this.networkQuality });
   }
 
   /** Feeds the exception monitor from this round's stats; only what is live and measurable is sampled. */
@@ -1125,8 +1162,9 @@ export class AgoraRTCClient extends EventEmitter {
     return out;
   }
 
+  /** The local link's quality as of the last stats round (every second); 0 before it is measured. */
   getNetworkQuality(): NetworkQuality {
-    return { uplinkNetworkQuality: 0, downlinkNetworkQuality: 0 };
+    return { ...this.networkQuality };
   }
 
   /** "volume-indicator" every 2 s while connected, across joins, as in Agora; calling it again restarts it. */
@@ -1151,6 +1189,10 @@ export class AgoraRTCClient extends EventEmitter {
 
 function subscriptionKey(uid: number, mediaType: MediaType): string {
   return `${uid}:${mediaType}`;
+}
+
+function unknownQuality(): NetworkQuality {
+  return { uplinkNetworkQuality: 0, downlinkNetworkQuality: 0 };
 }
 
 function emptyRtcStats(): AgoraRTCStats {

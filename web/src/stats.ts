@@ -227,3 +227,79 @@ export function remoteVideoStats(
   if (codec === "H264" || codec === "VP8" || codec === "VP9" || codec === "AV1" || codec === "H265") stats.codecType = codec;
   return { stats, snapshot: common.snapshot };
 }
+
+/** Agora's network quality scale: 0 unknown, 1 excellent, 2 good, 3 poor, 4 bad, 5 very bad, 6 down. */
+export type QualityLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+
+/** One direction of the link over the last interval: loss as a fraction (0 to 1), round trip and jitter in ms. */
+export interface LinkSample {
+  lossRate: number;
+  rttMs: number;
+  jitterMs: number;
+}
+
+/**
+ * The worst level any of loss, round trip or jitter reaches. The steps follow what people hear and see: under 1 %
+ * loss and 100 ms round trip nothing shows; from 3 % and 200 ms video stutters now and then; from 8 % and 400 ms
+ * conversation suffers; past 50 % loss almost nothing gets through.
+ */
+export function qualityOf(sample: LinkSample | undefined): QualityLevel {
+  if (!sample) return 0;
+  const { lossRate, rttMs, jitterMs } = sample;
+  if (lossRate >= 0.5) return 6;
+  const steps: [loss: number, rtt: number, jitter: number][] = [
+    [0.01, 100, 30],
+    [0.03, 200, 50],
+    [0.08, 400, 100],
+    [0.15, 800, 200],
+    [0.3, 1600, 400],
+  ];
+  for (const [index, [loss, rtt, jitter]] of steps.entries()) {
+    if (lossRate < loss && rttMs < rtt && jitterMs < jitter) return (index + 1) as QualityLevel;
+  }
+  return 5;
+}
+
+/**
+ * The uplink as the SFU sees what this client sends: the worst of the published tracks' RTCP receiver reports
+ * (remote-inbound-rtp), or just `fallbackRttMs` (the signalling round trip) when nothing is published.
+ */
+export function uplinkSample(publisher: StatsEntry[], fallbackRttMs: number | undefined): LinkSample | undefined {
+  const reports = publisher.filter((e) => e.type === "remote-inbound-rtp" && typeof e.roundTripTime === "number");
+  if (reports.length === 0) return fallbackRttMs === undefined ? undefined : { lossRate: 0, rttMs: fallbackRttMs, jitterMs: 0 };
+  return {
+    lossRate: Math.max(...reports.map((e) => Math.max(0, num(e.fractionLost)))),
+    rttMs: Math.max(...reports.map((e) => num(e.roundTripTime) * 1000)),
+    jitterMs: Math.max(...reports.map((e) => num(e.jitter) * 1000)),
+  };
+}
+
+/** Counters of the subscriber transport's inbound streams, for loss over an interval. */
+export interface InboundTotals {
+  received: number;
+  lost: number;
+}
+
+/**
+ * The downlink from what this client receives: loss since `previous` over all inbound streams, the worst jitter and
+ * the transport's round trip (or `fallbackRttMs`, the signalling round trip, when nothing is received yet).
+ */
+export function downlinkSample(
+  subscriber: StatsEntry[],
+  previous: InboundTotals | undefined,
+  fallbackRttMs: number | undefined,
+): { sample: LinkSample | undefined; totals: InboundTotals } {
+  const inbound = subscriber.filter((e) => e.type === "inbound-rtp");
+  const totals = {
+    received: inbound.reduce((sum, e) => sum + num(e.packetsReceived), 0),
+    lost: inbound.reduce((sum, e) => sum + Math.max(0, num(e.packetsLost)), 0),
+  };
+  const rttMs = transportSummary(subscriber).rttMs || fallbackRttMs;
+  if (rttMs === undefined) return { sample: undefined, totals };
+  // Counters restart with a new subscriber transport (after a reconnection): such an interval counts no loss.
+  const received = Math.max(0, totals.received - (previous?.received ?? totals.received));
+  const lost = Math.max(0, totals.lost - (previous?.lost ?? totals.lost));
+  const lossRate = received + lost > 0 && lost > 0 ? lost / (received + lost) : 0;
+  const jitterMs = Math.max(0, ...inbound.map((e) => num(e.jitter) * 1000));
+  return { sample: { lossRate, rttMs, jitterMs }, totals };
+}

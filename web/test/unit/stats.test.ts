@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { bitrate, localAudioStats, remoteVideoStats, transportSummary, type StatsEntry } from "../../src/stats";
+import {
+  bitrate,
+  downlinkSample,
+  localAudioStats,
+  qualityOf,
+  remoteVideoStats,
+  transportSummary,
+  uplinkSample,
+  type StatsEntry,
+} from "../../src/stats";
 import { deviceChanges } from "../../src/devices";
 import { disconnectReasonOf } from "../../src/client";
 import { AgoraRTCError } from "../../src/errors";
@@ -47,6 +56,51 @@ describe("stats from getStats", () => {
       receiveResolutionWidth: 640, receiveResolutionHeight: 480, decodeFrameRate: 15, receiveDelay: 30, transportDelay: 10, totalDuration: 5,
     });
     expect(remoteVideoStats(report, "other", undefined, 0, 0, 0)).toBeUndefined();
+  });
+});
+
+describe("network quality", () => {
+  const link = (lossRate: number, rttMs: number, jitterMs = 0) => ({ lossRate, rttMs, jitterMs });
+
+  it("rates a link on Agora's 1 (excellent) to 6 (down) scale by its worst measure", () => {
+    expect(qualityOf(undefined)).toBe(0);
+    expect(qualityOf(link(0, 2))).toBe(1);
+    expect(qualityOf(link(0.02, 20))).toBe(2);
+    expect(qualityOf(link(0, 150))).toBe(2);
+    expect(qualityOf(link(0, 20, 60))).toBe(3);
+    expect(qualityOf(link(0.1, 20))).toBe(4);
+    expect(qualityOf(link(0, 1000))).toBe(5);
+    expect(qualityOf(link(0.4, 20))).toBe(5);
+    expect(qualityOf(link(0.6, 20))).toBe(6);
+  });
+
+  it("takes the uplink from the SFU's receiver reports, or the signalling round trip when nothing is sent", () => {
+    const reports: StatsEntry[] = [
+      { id: "RA", type: "remote-inbound-rtp", kind: "audio", fractionLost: 0.01, roundTripTime: 0.03, jitter: 0.002 },
+      { id: "RV", type: "remote-inbound-rtp", kind: "video", fractionLost: 0.05, roundTripTime: 0.02, jitter: 0.004 },
+    ];
+    expect(uplinkSample(reports, 5)).toEqual({ lossRate: 0.05, rttMs: 30, jitterMs: 4 });
+    expect(uplinkSample([], 7)).toEqual({ lossRate: 0, rttMs: 7, jitterMs: 0 });
+    expect(uplinkSample([], undefined)).toBeUndefined();
+  });
+
+  it("takes the downlink's loss over the interval across inbound streams", () => {
+    const round = (receivedA: number, lostA: number, receivedV: number, lostV: number): StatsEntry[] => [
+      { id: "T", type: "transport", selectedCandidatePairId: "CP" },
+      { id: "CP", type: "candidate-pair", state: "succeeded", currentRoundTripTime: 0.04 },
+      { id: "IA", type: "inbound-rtp", kind: "audio", packetsReceived: receivedA, packetsLost: lostA, jitter: 0.003 },
+      { id: "IV", type: "inbound-rtp", kind: "video", packetsReceived: receivedV, packetsLost: lostV, jitter: 0.012 },
+    ];
+    const first = downlinkSample(round(100, 0, 300, 10), undefined, 9);
+    expect(first.sample).toEqual({ lossRate: 0, rttMs: 40, jitterMs: 12 });
+    const second = downlinkSample(round(150, 0, 440, 20), first.totals, 9);
+    expect(second.sample!.lossRate).toBeCloseTo(10 / 200);
+    expect(qualityOf(second.sample)).toBe(3);
+    // A new subscriber transport restarts the counters: no loss is made up from the drop.
+    expect(downlinkSample(round(5, 0, 5, 0), second.totals, 9).sample!.lossRate).toBe(0);
+    // Nothing received yet: the signalling round trip alone.
+    expect(downlinkSample([], undefined, 9).sample).toEqual({ lossRate: 0, rttMs: 9, jitterMs: 0 });
+    expect(downlinkSample([], undefined, undefined).sample).toBeUndefined();
   });
 });
 

@@ -99,6 +99,24 @@ async function twoPartyCall(ctx, codec) {
     expectRemoteVideo(bob, aliceUid, { codec }),
   ]);
   const [aliceHears, bobHears] = await Promise.all([expectRemoteTone(alice, bobUid), expectRemoteTone(bob, aliceUid)]);
+  // "network-quality" every 2 s, rated from the media's own RTCP: a loopback link is excellent or good both ways.
+  const qualities = await Promise.all(
+    [alice, bob].map((page) =>
+      waitFor(
+        async () => {
+          const { qualities, networkQuality } = await stateOf(page);
+          const measured = qualities.filter(([up, down]) => up > 0 && down > 0);
+          return measured.length >= 2 ? { last: measured.at(-1), networkQuality } : false;
+        },
+        { timeout: 10000, what: 'two network-quality events with both directions measured' },
+      ),
+    ),
+  );
+  for (const { last, networkQuality } of qualities) {
+    assert(last.every((level) => level >= 1 && level <= 2), `a loopback call rated ${last} (uplink, downlink)`);
+    assert(networkQuality.uplinkNetworkQuality >= 1 && networkQuality.downlinkNetworkQuality >= 1, 'getNetworkQuality measured');
+  }
+  ctx.log.push(`network quality (uplink, downlink): alice ${qualities[0].last}, bob ${qualities[1].last}`);
   ctx.log.push(
     `${codec}: alice decodes ${aliceSees.width}x${aliceSees.height} (${aliceSees.frames} frames), hears ${aliceHears.peakHz.toFixed(0)} Hz rms ${aliceHears.rms.toFixed(3)}; ` +
       `bob decodes ${bobSees.width}x${bobSees.height} (${bobSees.frames} frames), hears ${bobHears.peakHz.toFixed(0)} Hz rms ${bobHears.rms.toFixed(3)}`,
@@ -413,6 +431,9 @@ async function reconnection(ctx, { downMs }) {
       expectRemoteVideo(bob, aliceUid, { what: 'bob receiving alice after her reconnection' }),
     ]);
     const bobEvents = (await stateOf(bob)).events.map((e) => `${e.name}${e.detail ? `(${e.detail})` : ''}`);
+    // While the link was down the SDK rated the network 6 (down) both ways, as Agora does.
+    const qualities = after.qualities.map(([up, down]) => `${up}${down}`);
+    if (downMs > 0) assert(qualities.includes('66'), `no network-quality of 6 (down) during the outage: ${qualities.join(' ')}`);
     if (downMs > 0) {
       // Proof that the outage outlived the session: the server timed alice out, so her media had to be published
       // and subscribed again, by the SDK alone.

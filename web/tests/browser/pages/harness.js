@@ -9,6 +9,7 @@ const t = (window.t = {
   events: [],
   states: [],
   subscribeCalls: 0,
+  qualities: [],
   analysers: new Map(),
   autoSubscribe: true,
 
@@ -24,6 +25,10 @@ const t = (window.t = {
         t.events.push({ at: performance.now(), name, uid: user?.uid ?? user, detail: detail ?? null });
       });
     }
+    // Every "network-quality" report, in order, as [uplink, downlink].
+    client.on('network-quality', (quality) => {
+      t.qualities.push([quality.uplinkNetworkQuality, quality.downlinkNetworkQuality]);
+    });
     client.on('user-published', async (user, mediaType) => {
       t.events.push({ at: performance.now(), name: 'user-published', uid: user.uid, mediaType });
       if (!t.autoSubscribe) return;
@@ -173,6 +178,8 @@ const t = (window.t = {
       remoteUsers: (t.client?.remoteUsers ?? []).map((u) => ({ uid: u.uid, hasAudio: u.hasAudio, hasVideo: u.hasVideo })),
       states: t.states,
       subscribeCalls: t.subscribeCalls,
+      qualities: t.qualities,
+      networkQuality: t.client?.getNetworkQuality() ?? null,
       events: t.events.filter((e) => e.name !== 'connection-state-change'),
     };
   },
