@@ -297,6 +297,13 @@ pub enum Request {
     SubscriberAnswer {
         answer: String,
     },
+    /// The client's own rating of its link on Agora's network quality scale (0 unknown, 1 excellent ... 5 very bad,
+    /// 6 down), sent every 2 s without id. Everyone who sees the user gets [`ServerFrame::UserNetworkQuality`]: in
+    /// live mode an audience member's rating goes nowhere. A level above 6 is `INVALID_PARAMS`.
+    NetworkQuality {
+        uplink: u8,
+        downlink: u8,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -382,6 +389,13 @@ pub enum ServerFrame {
     UserLeft {
         uid: u32,
         reason: UserLeftReason,
+    },
+    /// A remote user's own rating of its link (see [`Request::NetworkQuality`]); the Web SDK's
+    /// `getRemoteNetworkQuality()`.
+    UserNetworkQuality {
+        uid: u32,
+        uplink: u8,
+        downlink: u8,
     },
     /// The token expires at `expires_at` (Unix seconds); renew it.
     TokenPrivilegeWillExpire {

@@ -151,6 +151,8 @@ fn field_type(context: &str, field: &str) -> &'static str {
         (_, "media_type") => "MediaType",
         (_, "media_types") => "MediaType[]",
         (_, "muted" | "enabled") => "boolean",
+        // Agora's network quality scale; the server refuses anything above 6.
+        (_, "uplink" | "downlink") => "0 | 1 | 2 | 3 | 4 | 5 | 6",
         (_, "tracks") => "TrackState[]",
         (_, "users") => "UserInfo[]",
         (_, "error") => "WireError",
@@ -264,6 +266,7 @@ fn requests(with_options: bool) -> Vec<Value> {
             media_type: MediaType::Audio,
         },
         Request::SubscriberAnswer { answer: "a".into() },
+        Request::NetworkQuality { uplink: 1, downlink: 1 },
     ];
     all.into_iter()
         .map(|request| {
@@ -279,7 +282,8 @@ fn requests(with_options: bool) -> Vec<Value> {
                 | Request::SetTrackState(_)
                 | Request::Subscribe { .. }
                 | Request::Unsubscribe { .. }
-                | Request::SubscriberAnswer { .. } => {}
+                | Request::SubscriberAnswer { .. }
+                | Request::NetworkQuality { .. } => {}
             }
             to_json(&request)
         })
@@ -315,6 +319,11 @@ fn server_frames(with_options: bool) -> Vec<Value> {
             uid: 1,
             reason: UserLeftReason::Quit,
         },
+        ServerFrame::UserNetworkQuality {
+            uid: 1,
+            uplink: 1,
+            downlink: 1,
+        },
         ServerFrame::TokenPrivilegeWillExpire { expires_at: 1 },
         ServerFrame::TokenPrivilegeDidExpire,
         ServerFrame::Disconnected {
@@ -334,6 +343,7 @@ fn server_frames(with_options: bool) -> Vec<Value> {
                 | ServerFrame::UserUnpublished { .. }
                 | ServerFrame::UserInfoUpdated { .. }
                 | ServerFrame::UserLeft { .. }
+                | ServerFrame::UserNetworkQuality { .. }
                 | ServerFrame::TokenPrivilegeWillExpire { .. }
                 | ServerFrame::TokenPrivilegeDidExpire
                 | ServerFrame::Disconnected { .. } => {}

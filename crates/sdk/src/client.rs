@@ -26,7 +26,7 @@ use crate::engine::{
     RemoteShared, RemoteTrack, RemoteVideoTrack, Side,
 };
 use crate::media::video::VideoCodec;
-use crate::state::{ClientState, ConnectionState, Event, RemoteUser, Uid};
+use crate::state::{ClientState, ConnectionState, Event, NetworkQuality, RemoteUser, Uid};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -872,6 +872,12 @@ impl Client {
 
     pub fn remote_users(&self) -> Vec<RemoteUser> {
         self.shared.with(|inner| inner.machine.remote_users())
+    }
+
+    /// `getRemoteNetworkQuality`: each remote user's own rating of its link, as it last reported it through the
+    /// server; (0, 0) for a user who has not reported (this SDK does not rate its own link yet).
+    pub fn remote_network_quality(&self) -> Vec<(Uid, NetworkQuality)> {
+        self.shared.with(|inner| inner.machine.remote_network_quality())
     }
 
     /// The local uid while joined.

@@ -65,6 +65,6 @@ pub use engine::{
     RemoteVideoTrack, RemoteVideoTrackStats, VIDEO_FRAME_QUEUE,
 };
 pub use media::buffer_source::BufferSourceAudioTrack;
-pub use state::{ConnectionState, Event, RemoteUser, Uid};
+pub use state::{ConnectionState, Event, NetworkQuality, RemoteUser, Uid};
 pub use stoa_proto::signal::{ClientRole, DisconnectReason, MediaType, Mode, UserInfoMessage, UserLeftReason};
 pub use stoa_proto::{ErrorCode, RtcError};

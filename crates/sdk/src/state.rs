@@ -145,11 +145,21 @@ pub enum Event {
     MediaReconnectEnd(Uid),
 }
 
+/// A user's own rating of its link, on Agora's scale: 0 unknown, 1 excellent ... 5 very bad, 6 down
+/// (`NetworkQuality`'s `uplinkNetworkQuality` / `downlinkNetworkQuality`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetworkQuality {
+    pub uplink: u8,
+    pub downlink: u8,
+}
+
 /// The state behind a [`crate::Client`].
 #[derive(Debug)]
 pub struct ClientState {
     connection: ConnectionState,
     remote: BTreeMap<u32, RemoteUser>,
+    /// The last rating each remote user reported (only users who reported one).
+    remote_quality: BTreeMap<u32, NetworkQuality>,
     events: VecDeque<Event>,
 }
 
@@ -158,6 +168,7 @@ impl Default for ClientState {
         ClientState {
             connection: ConnectionState::Disconnected,
             remote: BTreeMap::new(),
+            remote_quality: BTreeMap::new(),
             events: VecDeque::new(),
         }
     }
@@ -170,6 +181,19 @@ impl ClientState {
 
     pub fn remote_users(&self) -> Vec<RemoteUser> {
         self.remote.values().cloned().collect()
+    }
+
+    /// Each remote user's last reported link quality (`getRemoteNetworkQuality`): unknown (0, 0) until it reports.
+    pub fn remote_network_quality(&self) -> Vec<(Uid, NetworkQuality)> {
+        self.remote
+            .iter()
+            .map(|(uid, user)| {
+                (
+                    user.uid.clone(),
+                    self.remote_quality.get(uid).copied().unwrap_or_default(),
+                )
+            })
+            .collect()
     }
 
     /// Queues an event that does not change the state (media events from the engine).
@@ -265,6 +289,7 @@ impl ClientState {
                 }
             }
             ServerFrame::UserLeft { uid, reason } => {
+                self.remote_quality.remove(uid);
                 if let Some(user) = self.remote.remove(uid) {
                     self.events.push_back(Event::UserLeft(user, *reason));
                 }
@@ -277,6 +302,15 @@ impl ClientState {
             ServerFrame::UserInfoUpdated { uid, msg } => {
                 if let Some(user) = self.remote.get(uid) {
                     self.events.push_back(Event::UserInfoUpdated(user.uid.clone(), *msg));
+                }
+            }
+            ServerFrame::UserNetworkQuality { uid, uplink, downlink } => {
+                if self.remote.contains_key(uid) {
+                    let quality = NetworkQuality {
+                        uplink: *uplink,
+                        downlink: *downlink,
+                    };
+                    self.remote_quality.insert(*uid, quality);
                 }
             }
             ServerFrame::Joined { .. }
@@ -407,6 +441,39 @@ mod tests {
                 previous: ConnectionState::Connected,
                 reason: Some(DisconnectReason::TokenExpire)
             }
+        );
+    }
+
+    #[test]
+    fn remote_network_quality_is_kept_per_user_until_they_leave() {
+        let mut state = ClientState::default();
+        state.push(&ServerFrame::UserJoined(UserInfo::new(7, None)));
+        state.push(&ServerFrame::UserJoined(UserInfo::new(8, None)));
+        state.push(&ServerFrame::UserNetworkQuality {
+            uid: 7,
+            uplink: 2,
+            downlink: 1,
+        });
+        // A rating from a user this client does not know is dropped.
+        state.push(&ServerFrame::UserNetworkQuality {
+            uid: 99,
+            uplink: 6,
+            downlink: 6,
+        });
+        let good = NetworkQuality { uplink: 2, downlink: 1 };
+        assert_eq!(
+            state.remote_network_quality(),
+            vec![(Uid::Number(7), good), (Uid::Number(8), NetworkQuality::default())]
+        );
+        state.push(&ServerFrame::UserLeft {
+            uid: 7,
+            reason: UserLeftReason::Quit,
+        });
+        state.push(&ServerFrame::UserJoined(UserInfo::new(7, None)));
+        assert_eq!(
+            state.remote_network_quality()[0],
+            (Uid::Number(7), NetworkQuality::default()),
+            "a user who came back has not rated its link yet"
         );
     }
 }

@@ -506,6 +506,7 @@ fn apply(shared: &Shared, hub: &mut Hub, conns: &mut HashMap<ConnId, mpsc::Sende
                 Request::Subscribe { uid, media_type } => hub.subscribe(conn, id, uid, media_type),
                 Request::Unsubscribe { uid, media_type } => hub.unsubscribe(conn, id, uid, media_type),
                 Request::SubscriberAnswer { answer } => hub.subscriber_answer(conn, id, answer),
+                Request::NetworkQuality { uplink, downlink } => hub.network_quality(conn, id, uplink, downlink),
                 Request::Join(_) | Request::Rejoin { .. } => unreachable!("handled by their own commands"),
             }
         }

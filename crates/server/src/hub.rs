@@ -14,6 +14,9 @@ use stoa_proto::{ErrorCode, RtcError};
 /// A WebSocket connection, numbered by the shell.
 pub type ConnId = u64;
 
+/// The top of Agora's network quality scale: 6 is "down".
+const MAX_QUALITY_LEVEL: u8 = 6;
+
 #[derive(Clone, Debug)]
 pub struct HubConfig {
     /// A session with no frame for this long ends with user-left `ServerTimeOut`.
@@ -620,6 +623,32 @@ impl Hub {
         }
     }
 
+    /// `network_quality`: the user's own rating of its link, relayed to everyone who sees the user.
+    pub fn network_quality(&mut self, conn: ConnId, id: Option<u32>, uplink: u8, downlink: u8) {
+        let Some(sid) = self.session_of(conn, id) else { return };
+        if uplink > MAX_QUALITY_LEVEL || downlink > MAX_QUALITY_LEVEL {
+            let error = RtcError::new(
+                ErrorCode::InvalidParams,
+                format!(
+                    "network quality levels are 0 to {MAX_QUALITY_LEVEL}, got uplink {uplink}, downlink {downlink}"
+                ),
+            );
+            return self.reply_error(conn, id, error);
+        }
+        let session = &self.sessions[&sid];
+        let key = (session.identity.app_id.clone(), session.identity.channel.clone());
+        let frame = ServerFrame::UserNetworkQuality {
+            uid: session.identity.uid,
+            uplink,
+            downlink,
+        };
+        let announced = session.announced();
+        self.reply_ok(conn, id);
+        if announced {
+            self.broadcast(&key, &sid, &frame);
+        }
+    }
+
     /// `subscribe`: the publisher must be in the channel (and announced) with the track available.
     pub fn subscribe(&mut self, conn: ConnId, id: Option<u32>, uid: u32, media_type: MediaType) {
         let Some(sid) = self.session_of(conn, id) else { return };
@@ -1026,6 +1055,41 @@ mod tests {
         // An audience member leaving is not announced either.
         hub.leave(3, None);
         assert!(frames_to(&drain(&mut hub), 1).is_empty());
+    }
+
+    #[test]
+    fn network_quality_reaches_those_who_see_the_user() {
+        let mut hub = Hub::new(HubConfig::default());
+        hub.join(1, Some(1), admitted("c", Some(1), Mode::Live, ClientRole::Host), 0);
+        hub.join(2, Some(1), admitted("c", Some(2), Mode::Live, ClientRole::Audience), 0);
+        hub.join(3, Some(1), admitted("c", Some(3), Mode::Live, ClientRole::Host), 0);
+        drain(&mut hub);
+        hub.network_quality(1, None, 1, 2);
+        let out = drain(&mut hub);
+        let rating = ServerFrame::UserNetworkQuality {
+            uid: 1,
+            uplink: 1,
+            downlink: 2,
+        };
+        assert!(
+            frames_to(&out, 1).is_empty(),
+            "no reply without an id, nothing back to the sender"
+        );
+        assert_eq!(frames_to(&out, 2), vec![rating.clone()]);
+        assert_eq!(frames_to(&out, 3), vec![rating]);
+        // An audience member is seen by nobody: its rating goes nowhere.
+        hub.network_quality(2, Some(5), 3, 3);
+        let out = drain(&mut hub);
+        assert_eq!(frames_to(&out, 2), vec![ServerFrame::Ok { id: 5 }]);
+        assert!(frames_to(&out, 1).is_empty() && frames_to(&out, 3).is_empty());
+        // Levels beyond 6 are refused and not relayed.
+        hub.network_quality(3, Some(6), 7, 1);
+        let out = drain(&mut hub);
+        assert_eq!(error_code(&out, 3), Some(ErrorCode::InvalidParams));
+        assert!(frames_to(&out, 1).is_empty() && frames_to(&out, 2).is_empty());
+        // Before joining: INVALID_OPERATION, as every request.
+        hub.network_quality(9, Some(1), 1, 1);
+        assert_eq!(error_code(&drain(&mut hub), 9), Some(ErrorCode::InvalidOperation));
     }
 
     #[test]

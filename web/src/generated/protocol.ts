@@ -96,6 +96,7 @@ export type ClientFrame =
   | { type: "subscribe"; id?: number; media_type: MediaType; uid: number; }
   | { type: "unsubscribe"; id?: number; media_type: MediaType; uid: number; }
   | { type: "subscriber_answer"; id?: number; answer: string; }
+  | { type: "network_quality"; id?: number; downlink: 0 | 1 | 2 | 3 | 4 | 5 | 6; uplink: 0 | 1 | 2 | 3 | 4 | 5 | 6; }
 ;
 
 /** One frame from server to client. */
@@ -110,6 +111,7 @@ export type ServerFrame =
   | { type: "user_unpublished"; media_type: MediaType; uid: number; }
   | { type: "user_info_updated"; msg: UserInfoMessage; uid: number; }
   | { type: "user_left"; reason: UserLeftReason; uid: number; }
+  | { type: "user_network_quality"; downlink: 0 | 1 | 2 | 3 | 4 | 5 | 6; uid: number; uplink: 0 | 1 | 2 | 3 | 4 | 5 | 6; }
   | { type: "token_privilege_will_expire"; expires_at: number; }
   | { type: "token_privilege_did_expire"; }
   | { type: "disconnected"; reason: DisconnectReason; }
