@@ -1088,7 +1088,13 @@ export class AgoraRTCClient extends EventEmitter {
     } else {
       return;
     }
-    if (++this.statsRounds % 2 === 0) this.emit("network-quality", { ...this.networkQuality });
+    if (++this.statsRounds % 2 !== 0) return;
+    this.emit("network-quality", { ...this.networkQuality });
+    // Others read it with getRemoteNetworkQuality; the server relays a host's rating to everyone who sees it.
+    if (this.core.state === "CONNECTED" && this.currentRole === "host") {
+      const { uplinkNetworkQuality: uplink, downlinkNetworkQuality: downlink } = this.networkQuality;
+      this.socket?.send({ type: "network_quality", uplink, downlink });
+    }
   }
 
   /** Feeds the exception monitor from this round's stats; only what is live and measurable is sampled. */
@@ -1156,9 +1162,10 @@ export class AgoraRTCClient extends EventEmitter {
     return out;
   }
 
+  /** Each remote user's own rating of its link, relayed by the server every 2 s; 0 until the user reports one. */
   getRemoteNetworkQuality(): { [uid: string]: NetworkQuality } {
     const out: { [uid: string]: NetworkQuality } = {};
-    for (const user of this.users.values()) out[String(user.uid)] = { uplinkNetworkQuality: 0, downlinkNetworkQuality: 0 };
+    for (const [uint, user] of this.users) out[String(user.uid)] = { ...(this.core.users.get(uint)?.quality ?? unknownQuality()) };
     return out;
   }
 

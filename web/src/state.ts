@@ -3,7 +3,7 @@
 
 import { AgoraRTCError } from "./errors";
 import type { Joined, MediaType, ServerFrame, TrackState, UserInfoMessage, UserLeftReason } from "./generated/protocol";
-import type { ConnectionDisconnectedReasonValue, ConnectionState } from "./types";
+import type { ConnectionDisconnectedReasonValue, ConnectionState, NetworkQuality } from "./types";
 
 export type CoreEvent =
   | { kind: "user-joined"; uid: number }
@@ -22,6 +22,8 @@ export interface RemoteUserState {
   tracks: Map<MediaType, TrackState>;
   /** The media types announced to the app as available (`hasAudio` / `hasVideo`). */
   announced: Set<MediaType>;
+  /** The user's own rating of its link, as it last reported it (`getRemoteNetworkQuality`). */
+  quality?: NetworkQuality;
 }
 
 export function available(track: TrackState | undefined): boolean {
@@ -156,6 +158,11 @@ export class ClientCore {
         else track.enabled = action === "enable";
         user.tracks.set(mediaType, track);
         return [{ kind: "user-info-updated", uid: frame.uid, msg: frame.msg }];
+      }
+      case "user_network_quality": {
+        const user = this.users.get(frame.uid);
+        if (user) user.quality = { uplinkNetworkQuality: frame.uplink, downlinkNetworkQuality: frame.downlink };
+        return [];
       }
       case "token_privilege_will_expire":
         return [{ kind: "token-privilege-will-expire" }];

@@ -98,3 +98,19 @@ describe("remote users", () => {
     expect(core.push({ type: "disconnected", reason: "TOKEN_EXPIRE" })).toEqual([{ kind: "disconnected", reason: "TOKEN_EXPIRE" }]);
   });
 });
+
+describe("remote network quality", () => {
+  it("keeps each known user's last rating, without events, and forgets it when the user leaves", () => {
+    const core = new ClientCore();
+    core.transition("CONNECTING");
+    core.transition("CONNECTED");
+    core.joined(joined([{ uid: 1 }]));
+    expect(core.push({ type: "user_network_quality", uid: 1, uplink: 2, downlink: 1 })).toEqual([]);
+    expect(core.users.get(1)?.quality).toEqual({ uplinkNetworkQuality: 2, downlinkNetworkQuality: 1 });
+    core.push({ type: "user_network_quality", uid: 7, uplink: 6, downlink: 6 });
+    expect(core.users.has(7)).toBe(false);
+    core.push({ type: "user_left", uid: 1, reason: "Quit" });
+    core.push({ type: "user_joined", uid: 1 });
+    expect(core.users.get(1)?.quality).toBeUndefined();
+  });
+});

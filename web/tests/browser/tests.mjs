@@ -116,7 +116,29 @@ async function twoPartyCall(ctx, codec) {
     assert(last.every((level) => level >= 1 && level <= 2), `a loopback call rated ${last} (uplink, downlink)`);
     assert(networkQuality.uplinkNetworkQuality >= 1 && networkQuality.downlinkNetworkQuality >= 1, 'getNetworkQuality measured');
   }
-  ctx.log.push(`network quality (uplink, downlink): alice ${qualities[0].last}, bob ${qualities[1].last}`);
+  // Each page's rating reaches the other through the server: getRemoteNetworkQuality.
+  const relayed = await Promise.all(
+    [
+      [alice, bobUid],
+      [bob, aliceUid],
+    ].map(([page, otherUid]) =>
+      waitFor(
+        async () => {
+          const rating = (await stateOf(page)).remoteNetworkQuality[String(otherUid)];
+          return rating && rating.uplinkNetworkQuality > 0 && rating.downlinkNetworkQuality > 0 ? rating : false;
+        },
+        { timeout: 10000, what: `the rating of uid ${otherUid} relayed by the server` },
+      ),
+    ),
+  );
+  for (const rating of relayed) {
+    const levels = [rating.uplinkNetworkQuality, rating.downlinkNetworkQuality];
+    assert(levels.every((level) => level >= 1 && level <= 2), `a loopback peer reported ${levels}`);
+  }
+  ctx.log.push(
+    `network quality (uplink, downlink): alice ${qualities[0].last}, bob ${qualities[1].last}; ` +
+      `alice sees bob's ${Object.values(relayed[0])}, bob sees alice's ${Object.values(relayed[1])}`,
+  );
   ctx.log.push(
     `${codec}: alice decodes ${aliceSees.width}x${aliceSees.height} (${aliceSees.frames} frames), hears ${aliceHears.peakHz.toFixed(0)} Hz rms ${aliceHears.rms.toFixed(3)}; ` +
       `bob decodes ${bobSees.width}x${bobSees.height} (${bobSees.frames} frames), hears ${bobHears.peakHz.toFixed(0)} Hz rms ${bobHears.rms.toFixed(3)}`,

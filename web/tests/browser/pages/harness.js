@@ -180,6 +180,7 @@ const t = (window.t = {
       subscribeCalls: t.subscribeCalls,
       qualities: t.qualities,
       networkQuality: t.client?.getNetworkQuality() ?? null,
+      remoteNetworkQuality: t.client?.getRemoteNetworkQuality() ?? {},
       events: t.events.filter((e) => e.name !== 'connection-state-change'),
     };
   },
