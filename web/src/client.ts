@@ -135,6 +135,8 @@ export class AgoraRTCClient extends EventEmitter {
   } = {};
   private rtcStats: AgoraRTCStats = emptyRtcStats();
   private rtcSnapshot: { sent: number; received: number; at: number } | undefined;
+  /** Transports whose media path is lost, with the uids told `media-reconnect-start`. */
+  private readonly mediaOutages = new Map<RTCPeerConnection, UID[]>();
   /** The last signalling ping's round trip: the link's delay when no media flows to measure it. */
   private pingRttMs: number | undefined;
   private inboundTotals: InboundTotals | undefined;
@@ -451,6 +453,7 @@ export class AgoraRTCClient extends EventEmitter {
     this.networkQuality = unknownQuality();
     this.statsRounds = 0;
     this.rtcSnapshot = undefined;
+    this.mediaOutages.clear();
     this.mediaQueue = Promise.resolve();
     this.exceptions.reset();
     this.lastAudioEnergy = undefined;
@@ -562,6 +565,8 @@ export class AgoraRTCClient extends EventEmitter {
     this.publisher?.close();
     this.subscriber?.close();
     this.publisher = this.subscriber = undefined;
+    // The restore that follows reports its own media-reconnect-start / -end.
+    this.mediaOutages.clear();
     this.published.clear();
     this.mixedAudio.length = 0;
     this.disposeAudioMix();
@@ -899,7 +904,12 @@ export class AgoraRTCClient extends EventEmitter {
     });
   }
 
-  /** Agora's `peerconnection-state-change` (current, previous), from either transport. */
+  /**
+   * Agora's `peerconnection-state-change` (current, previous), from either transport, and `media-reconnect-start`
+   * / `-end` around a lost media path: when a connected transport goes "disconnected" or "failed" (ICE consent
+   * lapsed), for the users whose media it carries (the local uid for the publisher, each subscribed user for the
+   * subscriber), and again when it is "connected".
+   */
   private watchTransport<T extends PublisherTransport | SubscriberTransport>(transport: T): T {
     let previous: RTCPeerConnectionState = "new";
     const pc = transport.pc;
@@ -908,8 +918,28 @@ export class AgoraRTCClient extends EventEmitter {
       if (current === previous) return;
       this.emit("peerconnection-state-change", current, previous);
       previous = current;
+      if (current === "connected") {
+        const uids = this.mediaOutages.get(pc);
+        this.mediaOutages.delete(pc);
+        for (const uid of uids ?? []) this.emit("media-reconnect-end", uid);
+      } else if ((current === "disconnected" || current === "failed") && !this.mediaOutages.has(pc)) {
+        const uids = this.usersCarriedBy(transport);
+        this.mediaOutages.set(pc, uids);
+        for (const uid of uids) this.emit("media-reconnect-start", uid);
+      }
     });
     return transport;
+  }
+
+  /** The uids whose media a transport carries: the local user's, or the subscribed remote users'. */
+  private usersCarriedBy(transport: PublisherTransport | SubscriberTransport): UID[] {
+    if (transport instanceof PublisherTransport) return this.uid !== undefined && this.published.size > 0 ? [this.uid] : [];
+    const uids = new Set<UID>();
+    for (const subscription of this.subscriptions.values()) {
+      const user = this.users.get(subscription.uid);
+      if (user) uids.add(user.uid);
+    }
+    return [...uids];
   }
 
   /** A subscription cut short by a lost session, made again on the new session's transport. */

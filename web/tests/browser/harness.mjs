@@ -5,6 +5,7 @@ import { spawn, execFile } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtemp, readFile, writeFile, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -75,6 +76,8 @@ export class StoaServer {
         child.once('exit', (code) => reject(new Error(`stoa serve exited with ${code} before listening`)));
         lines.on('line', (line) => {
           if (line.startsWith('app id: ') && !server.appId) server.appId = line.slice('app id: '.length).trim();
+          // "media: udp://127.0.0.1:P1 udp://127.0.0.1:P2": one UDP port per media worker.
+          if (line.startsWith('media: ')) server.mediaPorts = [...line.matchAll(/:(\d+)/g)].map((m) => Number(m[1]));
           if (line.startsWith('listening: ')) {
             server.url = line.slice('listening: '.length).trim();
             resolve();
@@ -95,6 +98,7 @@ export class StoaServer {
     this.appId = '';
     this.url = '';
     this.port = 0;
+    this.mediaPorts = [];
   }
 
   get alive() {
@@ -269,6 +273,61 @@ export async function launchChromium({ media, fakeUi = true } = {}) {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args, timeout: 30000 });
 }
 
+/**
+ * A UDP relay in front of one of the server's media ports, for pages whose candidates are rewritten to it (the
+ * harness's `relayMedia`). Each client address gets its own upstream socket, so the server sees one peer per client.
+ * `cut()` drops every datagram both ways until `restore()`: a media path lost while signalling stays up.
+ */
+export class UdpRelay {
+  static async start(targetPort) {
+    const relay = new UdpRelay(targetPort);
+    await new Promise((resolve) => relay.socket.bind(0, '127.0.0.1', resolve));
+    relay.port = relay.socket.address().port;
+    return relay;
+  }
+
+  constructor(targetPort) {
+    this.targetPort = targetPort;
+    this.socket = dgram.createSocket('udp4');
+    this.upstreams = new Map();
+    this.dropping = false;
+    this.dropped = 0;
+    this.socket.on('message', (message, from) => this.fromClient(message, from));
+  }
+
+  fromClient(message, from) {
+    if (this.dropping) {
+      this.dropped += 1;
+      return;
+    }
+    const key = `${from.address}:${from.port}`;
+    let upstream = this.upstreams.get(key);
+    if (!upstream) {
+      upstream = dgram.createSocket('udp4');
+      upstream.bind(0, '127.0.0.1');
+      upstream.on('message', (reply) => {
+        if (this.dropping) this.dropped += 1;
+        else this.socket.send(reply, from.port, from.address);
+      });
+      this.upstreams.set(key, upstream);
+    }
+    upstream.send(message, this.targetPort, '127.0.0.1');
+  }
+
+  cut() {
+    this.dropping = true;
+  }
+
+  restore() {
+    this.dropping = false;
+  }
+
+  close() {
+    for (const upstream of this.upstreams.values()) upstream.close();
+    this.socket.close();
+  }
+}
+
 /** Every RTCPeerConnection a page creates, so tests can read the browser's own stats (codec, frames decoded). */
 const RECORD_PEER_CONNECTIONS = () => {
   const Native = window.RTCPeerConnection;
@@ -280,8 +339,17 @@ const RECORD_PEER_CONNECTIONS = () => {
       window.__peerConnections.push(this);
     }
 
-    // A description the browser refuses is kept for the failure report (the SDP says what was wrong).
+    // A description the browser refuses is kept for the failure report (the SDP says what was wrong). With
+    // `window.__mediaPortMap` ({server port: relay port}) the server's candidates point at a UDP relay instead.
     async setRemoteDescription(description) {
+      const ports = window.__mediaPortMap;
+      if (ports && description?.sdp) {
+        const sdp = description.sdp.replace(
+          /^(a=candidate:\S+ \d+ udp \d+ 127\.0\.0\.1 )(\d+)/gim,
+          (line, head, port) => (ports[port] ? `${head}${ports[port]}` : line),
+        );
+        description = { type: description.type, sdp };
+      }
       try {
         return await super.setRemoteDescription(description);
       } catch (error) {

@@ -181,8 +181,15 @@ const t = (window.t = {
       qualities: t.qualities,
       networkQuality: t.client?.getNetworkQuality() ?? null,
       remoteNetworkQuality: t.client?.getRemoteNetworkQuality() ?? {},
+      peerConnections: (window.__peerConnections ?? []).length,
       events: t.events.filter((e) => e.name !== 'connection-state-change'),
     };
+  },
+
+  /** Sends this page's media through UDP relays: `ports` maps each server media port to its relay's port. */
+  relayMedia(ports) {
+    window.__mediaPortMap = ports;
+    return true;
   },
 
   // ---- error paths: each resolves only if the SDK did not throw ----
