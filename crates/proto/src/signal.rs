@@ -11,7 +11,7 @@ use crate::error::RtcError;
 /// Largest text frame the server reads; longer frames are answered with `INVALID_PARAMS` and counted.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 
-/// Largest `publish` or `subscriber_answer` frame, whose SDP grows with codecs and remote users: a Chromium
+/// Largest `publish`, `restart_publisher_ice` or `subscriber_answer` frame, whose SDP grows with codecs and remote users: a Chromium
 /// audio+video offer is 6-10 KiB, and the answer to a subscriber offer for 16 remote users publishing audio and
 /// video is about 70 KiB (JSON-escaped). Other frames keep [`MAX_FRAME_BYTES`].
 pub const MAX_SDP_FRAME_BYTES: usize = 256 * 1024;
@@ -297,6 +297,14 @@ pub enum Request {
     SubscriberAnswer {
         answer: String,
     },
+    /// The publisher transport lost its path: `offer` is a re-offer of the same tracks with new ICE credentials
+    /// (an ICE restart). Answered by [`ServerFrame::Published`]; others see nothing.
+    RestartPublisherIce {
+        offer: String,
+    },
+    /// The subscriber transport lost its path. Answered by [`ServerFrame::Subscribed`] with an offer that restarts
+    /// ICE (new credentials), to be answered with [`Request::SubscriberAnswer`].
+    RestartSubscriberIce,
     /// The client's own rating of its link on Agora's network quality scale (0 unknown, 1 excellent ... 5 very bad,
     /// 6 down), sent every 2 s without id. Everyone who sees the user gets [`ServerFrame::UserNetworkQuality`]: in
     /// live mode an audience member's rating goes nowhere. A level above 6 is `INVALID_PARAMS`.
@@ -426,7 +434,7 @@ pub fn parse_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, (
             RtcError::new(
                 ErrorCode::InvalidParams,
                 format!(
-                    "frame of {} bytes exceeds {max_bytes} ({MAX_SDP_FRAME_BYTES} for publish and subscriber_answer)",
+                    "frame of {} bytes exceeds {max_bytes} ({MAX_SDP_FRAME_BYTES} for publish, restart_publisher_ice and subscriber_answer)",
                     text.len()
                 ),
             ),
@@ -444,7 +452,7 @@ pub fn parse_client_frame(text: &str, max_bytes: usize) -> Result<ClientFrame, (
     })
 }
 
-/// Whether a frame is a `publish` or `subscriber_answer` (the frames allowed up to [`MAX_SDP_FRAME_BYTES`]).
+/// Whether a frame is a `publish`, `restart_publisher_ice` or `subscriber_answer` (the frames allowed up to [`MAX_SDP_FRAME_BYTES`]).
 /// Reads only the `type` field: nothing else is allocated.
 fn carries_sdp(text: &str) -> bool {
     #[derive(Deserialize)]
@@ -452,7 +460,8 @@ fn carries_sdp(text: &str) -> bool {
         #[serde(rename = "type", borrow)]
         kind: std::borrow::Cow<'a, str>,
     }
-    serde_json::from_str::<TypeOnly>(text).is_ok_and(|frame| matches!(&*frame.kind, "publish" | "subscriber_answer"))
+    serde_json::from_str::<TypeOnly>(text)
+        .is_ok_and(|frame| matches!(&*frame.kind, "publish" | "subscriber_answer" | "restart_publisher_ice"))
 }
 
 /// The id of a frame too large to parse, when it comes first (as clients write it): `{"id":N,...`. Only the first

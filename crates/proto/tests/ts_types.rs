@@ -267,6 +267,8 @@ fn requests(with_options: bool) -> Vec<Value> {
         },
         Request::SubscriberAnswer { answer: "a".into() },
         Request::NetworkQuality { uplink: 1, downlink: 1 },
+        Request::RestartPublisherIce { offer: "o".into() },
+        Request::RestartSubscriberIce,
     ];
     all.into_iter()
         .map(|request| {
@@ -283,7 +285,9 @@ fn requests(with_options: bool) -> Vec<Value> {
                 | Request::Subscribe { .. }
                 | Request::Unsubscribe { .. }
                 | Request::SubscriberAnswer { .. }
-                | Request::NetworkQuality { .. } => {}
+                | Request::NetworkQuality { .. }
+                | Request::RestartPublisherIce { .. }
+                | Request::RestartSubscriberIce => {}
             }
             to_json(&request)
         })

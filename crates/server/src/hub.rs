@@ -126,6 +126,12 @@ pub enum MediaOp {
         conn: ConnId,
         id: Option<u32>,
     },
+    /// Restart ICE on the subscriber transport and make a new subscriber offer.
+    RestartSubscriberIce {
+        session: String,
+        conn: ConnId,
+        id: Option<u32>,
+    },
     Unpublish {
         session: String,
         media_type: MediaType,
@@ -501,6 +507,35 @@ impl Hub {
         }));
     }
 
+    /// `restart_publisher_ice`: the client's re-offer with new ICE credentials, answered like a publish but with no
+    /// change to what is published. Needs something published (the publisher transport exists then).
+    pub fn restart_publisher_ice(&mut self, conn: ConnId, id: Option<u32>, offer: String) {
+        let Some(sid) = self.session_of(conn, id) else { return };
+        let session = &self.sessions[&sid];
+        if session.tracks.is_empty() {
+            let error = RtcError::new(
+                ErrorCode::InvalidOperation,
+                "nothing is published: there is no publisher transport to restart",
+            );
+            return self.reply_error(conn, id, error);
+        }
+        let channel = media_channel(&session.identity);
+        self.outputs.push_back(Output::Media(MediaOp::Publish {
+            session: sid,
+            channel,
+            conn,
+            id,
+            offer,
+        }));
+    }
+
+    /// `restart_subscriber_ice`: answered with a subscriber offer carrying new ICE credentials.
+    pub fn restart_subscriber_ice(&mut self, conn: ConnId, id: Option<u32>) {
+        let Some(sid) = self.session_of(conn, id) else { return };
+        self.outputs
+            .push_back(Output::Media(MediaOp::RestartSubscriberIce { session: sid, conn, id }));
+    }
+
     /// The media plane finished an operation asked by `conn`'s request `id`.
     pub fn media_done(&mut self, conn: ConnId, id: Option<u32>, result: Result<MediaAnswer, RtcError>) {
         let Some(sid) = self.conns.get(&conn).cloned() else {
@@ -535,6 +570,10 @@ impl Hub {
                     }
                 }
             }
+            // A publisher ICE restart: the answer, with nothing published anew.
+            (Ok(MediaAnswer::Answer(answer)), None) => self
+                .outputs
+                .push_back(Output::Send(conn, ServerFrame::Published { id, answer })),
             (Ok(MediaAnswer::Offer(offer)), _) => self
                 .outputs
                 .push_back(Output::Send(conn, ServerFrame::Subscribed { id, offer })),
@@ -1282,6 +1321,48 @@ mod tests {
             ]
         );
         hub
+    }
+
+    #[test]
+    fn ice_restarts_renegotiate_without_announcing_anything() {
+        let mut hub = publishing_pair();
+        // The publisher re-offers with new ICE credentials: a publish round on the media plane, nothing announced.
+        hub.restart_publisher_ice(1, Some(7), "restart offer".into());
+        let out = drain(&mut hub);
+        let [MediaOp::Publish { offer, id: Some(7), .. }] = &media_ops(&out)[..] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(offer, "restart offer");
+        hub.media_done(1, Some(7), Ok(MediaAnswer::Answer("restart answer".into())));
+        let out = drain(&mut hub);
+        let published = ServerFrame::Published {
+            id: Some(7),
+            answer: "restart answer".into(),
+        };
+        assert_eq!(frames_to(&out, 1), vec![published]);
+        assert!(frames_to(&out, 2).is_empty(), "others see no change");
+        // The subscriber transport restarts with an offer from the media plane.
+        hub.restart_subscriber_ice(2, Some(8));
+        let out = drain(&mut hub);
+        assert!(matches!(
+            &media_ops(&out)[..],
+            [MediaOp::RestartSubscriberIce {
+                conn: 2,
+                id: Some(8),
+                ..
+            }]
+        ));
+        hub.media_done(2, Some(8), Ok(MediaAnswer::Offer("restart".into())));
+        let offer = ServerFrame::Subscribed {
+            id: Some(8),
+            offer: "restart".into(),
+        };
+        assert_eq!(frames_to(&drain(&mut hub), 2), vec![offer]);
+        // Nothing published: no publisher transport to restart.
+        hub.restart_publisher_ice(2, Some(9), "offer".into());
+        let out = drain(&mut hub);
+        assert_eq!(error_code(&out, 2), Some(ErrorCode::InvalidOperation));
+        assert!(media_ops(&out).is_empty());
     }
 
     #[test]

@@ -243,6 +243,10 @@ impl Worker {
                 };
                 self.answer(conn, id, result);
             }
+            MediaOp::RestartSubscriberIce { session, conn, id } => {
+                let result = self.restart_subscriber_ice(&session, now);
+                self.answer(conn, id, result);
+            }
             MediaOp::Unpublish { session, media_type } => {
                 if let Some(p) = self.participants.get(&session) {
                     let _ = self.router.unpublish(*p, kind(media_type), now);
@@ -262,6 +266,26 @@ impl Worker {
                     let _ = self.router.remove_participant(p, now);
                 }
             }
+        }
+    }
+
+    fn restart_subscriber_ice(&mut self, session: &str, now: Instant) -> Result<MediaAnswer, RtcError> {
+        let Some(&participant) = self.participants.get(session) else {
+            return Err(no_subscriber_transport());
+        };
+        if !self.router.has_subscriber_transport(participant) {
+            return Err(no_subscriber_transport());
+        }
+        self.router
+            .restart_subscriber_ice(participant, now)
+            .map_err(rtc_error)?;
+        match self.router.create_subscriber_offer(participant, now) {
+            Ok(Some(offer)) => Ok(MediaAnswer::Offer(offer)),
+            Ok(None) => Err(RtcError::new(
+                ErrorCode::InvalidOperation,
+                "another subscriber offer waits for its answer: answer it, then restart again",
+            )),
+            Err(e) => Err(rtc_error(e)),
         }
     }
 
@@ -438,9 +462,9 @@ pub async fn run(
             MediaOp::Subscribe {
                 subscriber, channel, ..
             } => Some(placement.place(subscriber, channel)),
-            MediaOp::SubscriberAnswer { session, .. } | MediaOp::Unpublish { session, .. } => {
-                placement.worker_of(session)
-            }
+            MediaOp::SubscriberAnswer { session, .. }
+            | MediaOp::RestartSubscriberIce { session, .. }
+            | MediaOp::Unpublish { session, .. } => placement.worker_of(session),
             MediaOp::Unsubscribe { subscriber, .. } => placement.worker_of(subscriber),
             MediaOp::Remove { session } => placement.remove(session),
         };
@@ -454,6 +478,11 @@ pub async fn run(
                     ErrorCode::InvalidOperation,
                     "no subscriber offer is waiting for an answer",
                 )),
+            })),
+            (None, MediaOp::RestartSubscriberIce { conn, id, .. }) => drop(done.send(MediaDone {
+                conn,
+                id,
+                result: Err(no_subscriber_transport()),
             })),
             // Nothing of this session is on the media plane: nothing to undo.
             (None, _) => {}
@@ -543,6 +572,13 @@ async fn run_worker(
             },
         }
     }
+}
+
+fn no_subscriber_transport() -> RtcError {
+    RtcError::new(
+        ErrorCode::InvalidOperation,
+        "nothing is subscribed: there is no subscriber transport to restart",
+    )
 }
 
 #[cfg(test)]

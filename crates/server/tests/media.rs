@@ -595,3 +595,90 @@ async fn channels_are_pinned_to_workers_with_their_own_ports() {
     assert_eq!(candidate_addr(published["answer"].as_str().unwrap()), candidates[0]);
     assert_eq!(gauge(&server, "stoa_media_participants").await, 3);
 }
+
+/// The `a=ice-ufrag` of an SDP.
+fn ice_ufrag(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|line| line.strip_prefix("a=ice-ufrag:"))
+        .unwrap_or_else(|| panic!("no ice-ufrag in {sdp}"))
+        .trim()
+        .to_string()
+}
+
+/// ICE restarts through the real media plane: a publisher re-offer with new credentials gets an answer from the
+/// same transport, and `restart_subscriber_ice` gets a subscriber offer with new server credentials that the
+/// client answers as usual. Neither is possible before the transport exists.
+#[tokio::test]
+async fn ice_restarts_give_both_transports_new_credentials() {
+    let server = Server::start(&[]);
+    let app = server.app_ids[0].clone();
+    let mut alice = Signal::join(&server, &app, "restart", 1).await;
+    let mut bob = Signal::join(&server, &app, "restart", 2).await;
+    let refused = alice
+        .request(json!({"type": "restart_publisher_ice", "offer": "v=0"}))
+        .await;
+    assert_eq!(refused["error"]["code"], "INVALID_OPERATION", "{refused}");
+    let refused = bob.request(json!({"type": "restart_subscriber_ice"})).await;
+    assert_eq!(refused["error"]["code"], "INVALID_OPERATION", "{refused}");
+
+    let mut publisher = Peer::new().await;
+    let mut api = publisher.rtc.sdp_api();
+    api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, pending) = api.apply().unwrap();
+    let publish = json!({"type": "publish", "tracks": [{"media_type": "audio"}], "offer": offer.to_sdp_string()});
+    let published = alice.request(publish).await;
+    let answer = published["answer"].as_str().unwrap().to_string();
+    let sdp = publisher.rtc.sdp_api();
+    sdp.accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+        .unwrap();
+    let mut api = publisher.rtc.sdp_api();
+    let client_credentials = api.ice_restart(true);
+    let (offer, pending) = api.apply().unwrap();
+    assert!(offer.to_sdp_string().contains(&client_credentials.ufrag));
+    let restarted = alice
+        .request(json!({"type": "restart_publisher_ice", "offer": offer.to_sdp_string()}))
+        .await;
+    assert_eq!(restarted["type"], "published", "{restarted}");
+    let restart_answer = restarted["answer"].as_str().unwrap();
+    assert_ne!(
+        ice_ufrag(restart_answer),
+        ice_ufrag(&answer),
+        "the server restarted its ICE too"
+    );
+    let sdp = publisher.rtc.sdp_api();
+    sdp.accept_answer(pending, SdpAnswer::from_sdp_string(restart_answer).unwrap())
+        .unwrap();
+
+    bob.wait_push(|f| f["type"] == "user_published").await;
+    let mut subscriber = Peer::new().await;
+    let subscribed = bob
+        .request(json!({"type": "subscribe", "uid": 1, "media_type": "audio"}))
+        .await;
+    let first_offer = subscribed["offer"].as_str().unwrap().to_string();
+    let answer = subscriber
+        .rtc
+        .sdp_api()
+        .accept_offer(SdpOffer::from_sdp_string(&first_offer).unwrap())
+        .unwrap();
+    let applied = bob
+        .request(json!({"type": "subscriber_answer", "answer": answer.to_sdp_string()}))
+        .await;
+    assert_eq!(applied["type"], "ok", "{applied}");
+    let restarted = bob.request(json!({"type": "restart_subscriber_ice"})).await;
+    assert_eq!(restarted["type"], "subscribed", "{restarted}");
+    let restart_offer = restarted["offer"].as_str().unwrap();
+    assert_ne!(
+        ice_ufrag(restart_offer),
+        ice_ufrag(&first_offer),
+        "new server credentials"
+    );
+    let answer = subscriber
+        .rtc
+        .sdp_api()
+        .accept_offer(SdpOffer::from_sdp_string(restart_offer).unwrap())
+        .unwrap();
+    let applied = bob
+        .request(json!({"type": "subscriber_answer", "answer": answer.to_sdp_string()}))
+        .await;
+    assert_eq!(applied["type"], "ok", "{applied}");
+}

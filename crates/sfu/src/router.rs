@@ -832,6 +832,12 @@ impl Router {
         self.subs.get(&key).and_then(|s| s.mid).map(|m| m.to_string())
     }
 
+    /// Whether `id`'s subscriber transport was ever negotiated (it has m-lines, active or parked): only then can
+    /// its ICE be restarted.
+    pub fn has_subscriber_transport(&self, id: ParticipantId) -> bool {
+        self.participants.get(&id).is_some_and(|p| !p.slots.is_empty())
+    }
+
     /// Whether `publisher` currently publishes a track of `kind`.
     pub fn is_published(&self, publisher: ParticipantId, kind: MediaKind) -> bool {
         self.tracks.contains_key(&TrackKey { publisher, kind })
