@@ -49,6 +49,10 @@ import { checkAppId, checkChannelName, checkClientConfig, checkRole, checkToken,
 
 const LEAVE_TIMEOUT_MS = 3000;
 const STATS_INTERVAL_MS = 1000;
+/** How long a transport may stay "disconnected" before its ICE is restarted ("failed" restarts at once). */
+const ICE_RESTART_GRACE_MS = 2000;
+/** Between ICE restarts of a transport that is not back yet. */
+const ICE_RESTART_RETRY_MS = 5000;
 
 /** IAgoraRTCRemoteUser: `hasAudio` / `hasVideo` follow the server; tracks show only while available. */
 export class RemoteUser implements IAgoraRTCRemoteUser {
@@ -137,6 +141,8 @@ export class AgoraRTCClient extends EventEmitter {
   private rtcSnapshot: { sent: number; received: number; at: number } | undefined;
   /** Transports whose media path is lost, with the uids told `media-reconnect-start`. */
   private readonly mediaOutages = new Map<RTCPeerConnection, UID[]>();
+  /** The next ICE restart of each transport whose path is lost. */
+  private readonly iceRestarts = new Map<RTCPeerConnection, ReturnType<typeof setTimeout>>();
   /** The last signalling ping's round trip: the link's delay when no media flows to measure it. */
   private pingRttMs: number | undefined;
   private inboundTotals: InboundTotals | undefined;
@@ -454,6 +460,7 @@ export class AgoraRTCClient extends EventEmitter {
     this.statsRounds = 0;
     this.rtcSnapshot = undefined;
     this.mediaOutages.clear();
+    for (const pc of [...this.iceRestarts.keys()]) this.cancelIceRestart(pc);
     this.mediaQueue = Promise.resolve();
     this.exceptions.reset();
     this.lastAudioEnergy = undefined;
@@ -567,6 +574,7 @@ export class AgoraRTCClient extends EventEmitter {
     this.publisher = this.subscriber = undefined;
     // The restore that follows reports its own media-reconnect-start / -end.
     this.mediaOutages.clear();
+    for (const pc of [...this.iceRestarts.keys()]) this.cancelIceRestart(pc);
     this.published.clear();
     this.mixedAudio.length = 0;
     this.disposeAudioMix();
@@ -919,16 +927,80 @@ export class AgoraRTCClient extends EventEmitter {
       this.emit("peerconnection-state-change", current, previous);
       previous = current;
       if (current === "connected") {
+        this.cancelIceRestart(pc);
         const uids = this.mediaOutages.get(pc);
         this.mediaOutages.delete(pc);
         for (const uid of uids ?? []) this.emit("media-reconnect-end", uid);
-      } else if ((current === "disconnected" || current === "failed") && !this.mediaOutages.has(pc)) {
-        const uids = this.usersCarriedBy(transport);
-        this.mediaOutages.set(pc, uids);
-        for (const uid of uids) this.emit("media-reconnect-start", uid);
+      } else if (current === "disconnected" || current === "failed") {
+        if (!this.mediaOutages.has(pc)) {
+          const uids = this.usersCarriedBy(transport);
+          this.mediaOutages.set(pc, uids);
+          for (const uid of uids) this.emit("media-reconnect-start", uid);
+        }
+        this.scheduleIceRestart(transport, current === "failed" ? 0 : ICE_RESTART_GRACE_MS);
       }
     });
     return transport;
+  }
+
+  private cancelIceRestart(pc: RTCPeerConnection): void {
+    clearTimeout(this.iceRestarts.get(pc));
+    this.iceRestarts.delete(pc);
+  }
+
+  private scheduleIceRestart(transport: PublisherTransport | SubscriberTransport, delayMs: number): void {
+    this.cancelIceRestart(transport.pc);
+    const generation = this.generation;
+    this.iceRestarts.set(
+      transport.pc,
+      setTimeout(() => void this.restartIce(transport, generation), delayMs),
+    );
+  }
+
+  /**
+   * Gives a transport whose path is lost new ICE credentials (a network change leaves the old candidate pair dead
+   * for good), one SDP round over signalling, and tries again later until it is connected. Only while the session
+   * is up: a lost session rebuilds the transports itself.
+   */
+  private async restartIce(transport: PublisherTransport | SubscriberTransport, generation: number): Promise<void> {
+    const pc = transport.pc;
+    this.iceRestarts.delete(pc);
+    const current = transport === this.publisher || transport === this.subscriber;
+    if (generation !== this.generation || !current || pc.connectionState === "connected") return;
+    if (this.core.state === "CONNECTED") {
+      try {
+        await this.inMediaQueue(async () => {
+          if (transport !== this.publisher && transport !== this.subscriber) return;
+          if (transport instanceof PublisherTransport) {
+            const offer = await transport.offer(true);
+            try {
+              const reply = await this.overLink(generation, (socket) =>
+                socket.request<"published">({ type: "restart_publisher_ice", offer }),
+              );
+              await transport.answer(reply.answer);
+            } catch (error) {
+              await transport.rollback();
+              throw error;
+            }
+          } else {
+            const reply = await this.overLink(generation, (socket) =>
+              socket.request<"subscribed">({ type: "restart_subscriber_ice" }),
+            );
+            const answer = await transport.acceptRestart(reply.offer);
+            await this.overLink(generation, (socket) => socket.request<"ok">({ type: "subscriber_answer", answer }));
+          }
+        });
+        log.info(`ICE restarted on the ${transport instanceof PublisherTransport ? "publisher" : "subscriber"} transport`);
+      } catch (error) {
+        log.warn("ICE restart failed", error);
+      }
+    }
+    const stillCurrent = transport === this.publisher || transport === this.subscriber;
+    // Read again: the state changed while the restart was negotiated (TypeScript keeps the earlier narrowing).
+    const state = pc.connectionState as RTCPeerConnectionState;
+    if (generation === this.generation && stillCurrent && state !== "connected" && state !== "closed") {
+      this.scheduleIceRestart(transport, ICE_RESTART_RETRY_MS);
+    }
   }
 
   /** The uids whose media a transport carries: the local user's, or the subscribed remote users'. */

@@ -86,9 +86,10 @@ export class PublisherTransport {
     void transceiver.sender.replaceTrack(null);
   }
 
-  async offer(): Promise<string> {
+  /** The next offer; with `iceRestart`, new ICE credentials for a path that was lost. */
+  async offer(iceRestart = false): Promise<string> {
     try {
-      const offer = await this.pc.createOffer();
+      const offer = await this.pc.createOffer({ iceRestart });
       await this.pc.setLocalDescription(offer);
       return offer.sdp ?? "";
     } catch (error) {
@@ -179,6 +180,18 @@ export class SubscriberTransport {
       return transceiver ? { answer: answer.sdp ?? "", transceiver } : { answer: answer.sdp ?? "" };
     } catch (error) {
       throw new AgoraRTCError("EXCHANGE_SDP_FAILED", `cannot answer the subscriber offer: ${String(error)}`);
+    }
+  }
+
+  /** Applies a server offer that restarts ICE (nothing else changes) and returns the answer. */
+  async acceptRestart(offer: string): Promise<string> {
+    try {
+      await this.pc.setRemoteDescription({ type: "offer", sdp: uniqueMsids(offer) });
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+      return answer.sdp ?? "";
+    } catch (error) {
+      throw new AgoraRTCError("EXCHANGE_SDP_FAILED", `cannot answer the ICE restart offer: ${String(error)}`);
     }
   }
 

@@ -97,6 +97,8 @@ export type ClientFrame =
   | { type: "unsubscribe"; id?: number; media_type: MediaType; uid: number; }
   | { type: "subscriber_answer"; id?: number; answer: string; }
   | { type: "network_quality"; id?: number; downlink: 0 | 1 | 2 | 3 | 4 | 5 | 6; uplink: 0 | 1 | 2 | 3 | 4 | 5 | 6; }
+  | { type: "restart_publisher_ice"; id?: number; offer: string; }
+  | { type: "restart_subscriber_ice"; id?: number; }
 ;
 
 /** One frame from server to client. */

@@ -292,6 +292,7 @@ export class UdpRelay {
     this.upstreams = new Map();
     this.dropping = false;
     this.dropped = 0;
+    this.forwarded = 0;
     this.socket.on('message', (message, from) => this.fromClient(message, from));
   }
 
@@ -311,6 +312,7 @@ export class UdpRelay {
       });
       this.upstreams.set(key, upstream);
     }
+    this.forwarded += 1;
     upstream.send(message, this.targetPort, '127.0.0.1');
   }
 

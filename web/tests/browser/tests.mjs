@@ -366,6 +366,12 @@ export const tests = [
   },
 
   {
+    name: 'a media path that never comes back (a network change): ICE restarts move the media to a new path',
+    timeout: 90000,
+    run: mediaPathChange,
+  },
+
+  {
     name: 'browser and Rust SDK (stoa join) hear and see each other',
     timeout: 90000,
     run: interopWithRustSdk,
@@ -374,6 +380,25 @@ export const tests = [
   { name: 'the demo page holds a call between two tabs', timeout: 60000, run: demoCall },
   { name: 'the demo page shares a screen in place of the camera and gives the camera back', timeout: 75000, run: demoScreenShare },
 ];
+
+/**
+ * Waits until both pages decode frames of each other again after an outage: the first keyframe after it (a PLI
+ * through the SFU) restarts decoding, which can take a few seconds.
+ */
+async function framesGrowAgain(alice, bobUid, bob, aliceUid) {
+  const framesNow = async () => [
+    (await must(alice, 'video', bobUid))?.frames ?? 0,
+    (await must(bob, 'video', aliceUid))?.frames ?? 0,
+  ];
+  const frozen = await framesNow();
+  await waitFor(
+    async () => {
+      const [aliceFrames, bobFrames] = await framesNow();
+      return aliceFrames > frozen[0] && bobFrames > frozen[1];
+    },
+    { timeout: 15000, interval: 100, what: 'decoded frames to grow again on both pages' },
+  );
+}
 
 /**
  * Alice's media goes through UDP relays (her page rewrites the server's candidates to them); the relays then drop
@@ -415,19 +440,7 @@ async function mediaPathOutage(ctx) {
       { timeout: 20000, interval: 100, what: 'media-reconnect-end for both after the path came back' },
     );
     const endedMs = Date.now() - cutAt - noticedMs;
-    // Frames decoded again on both sides: the first keyframe after the outage (PLI through the SFU) restarts them.
-    const framesNow = async () => [
-      (await must(alice, 'video', bobUid))?.frames ?? 0,
-      (await must(bob, 'video', aliceUid))?.frames ?? 0,
-    ];
-    const frozen = await framesNow();
-    await waitFor(
-      async () => {
-        const [aliceFrames, bobFrames] = await framesNow();
-        return aliceFrames > frozen[0] && bobFrames > frozen[1];
-      },
-      { timeout: 15000, interval: 100, what: 'decoded frames to grow again on both pages' },
-    );
+    await framesGrowAgain(alice, bobUid, bob, aliceUid);
     const resumedMs = Date.now() - cutAt - noticedMs;
     const [aliceSees, bobSees] = await Promise.all([
       expectRemoteVideo(alice, bobUid, { what: 'alice receiving bob after the outage' }),
@@ -447,6 +460,67 @@ async function mediaPathOutage(ctx) {
     );
   } finally {
     for (const relay of relays) relay.close();
+  }
+}
+
+/**
+ * Alice's media goes through one set of UDP relays, which then go dead for good, as the old network of a device
+ * that switched networks. Only an ICE restart can bring her media back: her page rewrites the candidates of every
+ * later SDP to a second set of relays, the new path.
+ */
+async function mediaPathChange(ctx) {
+  const { server } = ctx;
+  const oldPath = await Promise.all(server.mediaPorts.map((port) => UdpRelay.start(port)));
+  const newPath = await Promise.all(server.mediaPorts.map((port) => UdpRelay.start(port)));
+  const portMap = (relays) => Object.fromEntries(relays.map((relay) => [relay.targetPort, relay.port]));
+  try {
+    const channel = freshChannel('media-change');
+    const alice = await harnessPage(ctx);
+    const bob = await harnessPage(ctx);
+    await must(alice, 'relayMedia', portMap(oldPath));
+    const aliceUid = await joinAndPublish(alice, server.appId, channel);
+    const bobUid = await joinAndPublish(bob, server.appId, channel);
+    await Promise.all([expectRemoteVideo(alice, bobUid), expectRemoteVideo(bob, aliceUid)]);
+    assert(newPath.every((relay) => relay.forwarded === 0), 'the new path is unused before the change');
+
+    await must(alice, 'relayMedia', portMap(newPath));
+    const cutAt = Date.now();
+    for (const relay of oldPath) relay.cut();
+    const reconnectUids = async (name) =>
+      (await stateOf(alice)).events.filter((e) => e.name === name).map((e) => e.uid);
+    await waitFor(
+      async () => {
+        const uids = await reconnectUids('media-reconnect-start');
+        return uids.includes(aliceUid) && uids.includes(bobUid);
+      },
+      { timeout: 20000, interval: 100, what: "media-reconnect-start for alice's own media and for bob's" },
+    );
+    const noticedMs = Date.now() - cutAt;
+    await waitFor(
+      async () => {
+        const uids = await reconnectUids('media-reconnect-end');
+        return uids.includes(aliceUid) && uids.includes(bobUid);
+      },
+      { timeout: 30000, interval: 100, what: 'media-reconnect-end for both over the new path' },
+    );
+    const backMs = Date.now() - cutAt;
+    await framesGrowAgain(alice, bobUid, bob, aliceUid);
+    const [aliceSees, bobSees] = await Promise.all([
+      expectRemoteVideo(alice, bobUid, { what: 'alice receiving bob over the new path' }),
+      expectRemoteVideo(bob, aliceUid, { what: 'bob receiving alice over the new path' }),
+    ]);
+    const carried = newPath.reduce((sum, relay) => sum + relay.forwarded, 0);
+    assert(carried > 100, `the new path carries alice's media (${carried} datagrams)`);
+    const { peerConnections } = await stateOf(alice);
+    assert(peerConnections === 2, `the same two transports were restarted, yet alice made ${peerConnections}`);
+    const bobSaw = (await stateOf(bob)).events.filter((e) => e.uid === aliceUid).map((e) => e.name);
+    assert(!bobSaw.includes('user-left'), `alice's session survived; bob saw ${bobSaw.join(', ')}`);
+    ctx.log.push(
+      `old path cut for good; media-reconnect-start after ${noticedMs} ms, -end after ${backMs} ms over the new ` +
+        `path (${carried} datagrams so far); frames after: alice ${aliceSees.frames}, bob ${bobSees.frames}`,
+    );
+  } finally {
+    for (const relay of [...oldPath, ...newPath]) relay.close();
   }
 }
 
