@@ -151,6 +151,10 @@ struct MediaState {
     engine: Option<Engine>,
     published: Vec<LocalTrack>,
     subscriptions: Vec<Subscription>,
+    /// Transports whose UDP path is lost now.
+    lost_paths: Vec<Side>,
+    /// Transports with an ICE restart loop running (see [`restart_ice_while_lost`]).
+    restarting: Vec<Side>,
 }
 
 impl MediaState {
@@ -163,6 +167,8 @@ impl MediaState {
             subscription.track.end();
         }
         self.engine = None;
+        // Restart loops see no engine and end.
+        self.lost_paths.clear();
     }
 
     /// Brings the subscriptions in line with `users` after a rejoin: those of users who left are dropped, those of
@@ -189,6 +195,29 @@ impl MediaState {
 
     fn engine_sender(&self) -> Option<EngineSender> {
         self.engine.as_ref().map(Engine::sender)
+    }
+
+    /// Records a lost or restored path; true when a lost path needs an ICE restart loop started.
+    fn path_changed(&mut self, side: Side, lost: bool) -> bool {
+        self.lost_paths.retain(|s| *s != side);
+        if !lost {
+            return false;
+        }
+        self.lost_paths.push(side);
+        if self.restarting.contains(&side) {
+            return false;
+        }
+        self.restarting.push(side);
+        true
+    }
+
+    /// The engine to restart `side` on while its path is still lost; else the loop ends (and is no longer running).
+    fn still_lost(&mut self, side: Side) -> Option<EngineSender> {
+        let engine = self.engine_sender().filter(|_| self.lost_paths.contains(&side));
+        if engine.is_none() {
+            self.restarting.retain(|s| *s != side);
+        }
+        engine
     }
 
     /// Ends the remote tracks a push makes void.
@@ -368,7 +397,13 @@ async fn ensure_engine(shared: &Arc<Shared>) -> Result<EngineSender, RtcError> {
     let weak = Arc::downgrade(shared);
     let on_reconnect = Box::new(move |side: Side, lost: bool| {
         if let Some(shared) = weak.upgrade() {
-            shared.with(|inner| media_reconnect(inner, side, lost));
+            let restart = shared.with(|inner| {
+                media_reconnect(inner, side, lost);
+                inner.media.path_changed(side, lost)
+            });
+            if restart {
+                tokio::spawn(restart_ice_while_lost(Arc::downgrade(&shared), side));
+            }
         }
     });
     let engine = Engine::start(&shared.server, shared.config.media_server_address, on_reconnect).await?;
@@ -378,6 +413,61 @@ async fn ensure_engine(shared: &Arc<Shared>) -> Result<EngineSender, RtcError> {
         }
         Ok(inner.media.engine.get_or_insert(engine).sender())
     })
+}
+
+/// A transport still without its path after this long gets an ICE restart over signalling...
+const ICE_RESTART_GRACE: Duration = Duration::from_secs(2);
+/// ...and another one at this interval until the path is back.
+const ICE_RESTART_RETRY: Duration = Duration::from_secs(5);
+
+/// Restarts ICE on `side` while its path stays lost (a path that lasts past the ICE agent's own patience, or a
+/// network change, comes back only with new credentials). Ends when the path is back, the engine stopped or the
+/// client is gone; waits while signalling is down (a lost session rebuilds the transports anyway).
+async fn restart_ice_while_lost(weak: Weak<Shared>, side: Side) {
+    let mut wait = ICE_RESTART_GRACE;
+    loop {
+        tokio::time::sleep(wait).await;
+        wait = ICE_RESTART_RETRY;
+        let Some(shared) = weak.upgrade() else { return };
+        let Some(engine) = shared.with(|inner| inner.media.still_lost(side)) else {
+            return;
+        };
+        if shared.with(|inner| inner.machine.connection()) != ConnectionState::Connected {
+            continue;
+        }
+        let _turn = shared.negotiation.lock().await;
+        match restart_ice(&shared, &engine, side).await {
+            Ok(()) => tracing::info!(?side, "ICE restarted"),
+            Err(error) => tracing::warn!(?side, "ICE restart failed: {error}"),
+        }
+    }
+}
+
+/// One ICE restart of `side`: an SDP round with new credentials on both ends.
+async fn restart_ice(shared: &Shared, engine: &EngineSender, side: Side) -> Result<(), RtcError> {
+    match side {
+        Side::Publisher => {
+            let offer = engine.publish_restart_offer().await?;
+            match request(shared, Request::RestartPublisherIce { offer }).await {
+                Ok(Reply::Published(answer)) => engine.publish_answer(answer).await,
+                Ok(other) => {
+                    engine.publish_cancel();
+                    Err(unexpected_reply("restart_publisher_ice", &other))
+                }
+                Err(error) => {
+                    engine.publish_cancel();
+                    Err(error)
+                }
+            }
+        }
+        Side::Subscriber => match request(shared, Request::RestartSubscriberIce).await? {
+            Reply::Subscribed(offer) => {
+                let answer = engine.subscribe_restart_offer(offer).await?;
+                request(shared, Request::SubscriberAnswer { answer }).await.map(|_| ())
+            }
+            other => Err(unexpected_reply("restart_subscriber_ice", &other)),
+        },
+    }
 }
 
 /// `media-reconnect-start` / `-end`: for the publisher transport with the local uid, for the subscriber transport

@@ -507,8 +507,14 @@ fn apply(shared: &Shared, hub: &mut Hub, conns: &mut HashMap<ConnId, mpsc::Sende
                 Request::Unsubscribe { uid, media_type } => hub.unsubscribe(conn, id, uid, media_type),
                 Request::SubscriberAnswer { answer } => hub.subscriber_answer(conn, id, answer),
                 Request::NetworkQuality { uplink, downlink } => hub.network_quality(conn, id, uplink, downlink),
-                Request::RestartPublisherIce { offer } => hub.restart_publisher_ice(conn, id, offer),
-                Request::RestartSubscriberIce => hub.restart_subscriber_ice(conn, id),
+                Request::RestartPublisherIce { offer } => {
+                    shared.metrics.count_ice_restart("publisher");
+                    hub.restart_publisher_ice(conn, id, offer);
+                }
+                Request::RestartSubscriberIce => {
+                    shared.metrics.count_ice_restart("subscriber");
+                    hub.restart_subscriber_ice(conn, id);
+                }
                 Request::Join(_) | Request::Rejoin { .. } => unreachable!("handled by their own commands"),
             }
         }

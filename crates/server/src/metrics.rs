@@ -16,6 +16,11 @@ pub struct ReasonLabel {
     pub reason: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransportLabel {
+    pub transport: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub joins: Counter,
@@ -25,6 +30,8 @@ pub struct Metrics {
     pub errors: Family<CodeLabel, Counter>,
     pub sessions_ended: Family<ReasonLabel, Counter>,
     pub refused_frames: Family<ReasonLabel, Counter>,
+    /// ICE restarts clients asked for, by transport (`publisher`, `subscriber`).
+    pub ice_restart_requests: Family<TransportLabel, Counter>,
     /// The media plane's state, summed over workers: participants with a transport, published tracks,
     /// subscriptions.
     pub media_participants: Gauge,
@@ -49,6 +56,7 @@ impl Default for Metrics {
         let errors = Family::<CodeLabel, Counter>::default();
         let sessions_ended = Family::<ReasonLabel, Counter>::default();
         let refused_frames = Family::<ReasonLabel, Counter>::default();
+        let ice_restart_requests = Family::<TransportLabel, Counter>::default();
         let media_participants = Gauge::default();
         let media_tracks = Gauge::default();
         let media_subscriptions = Gauge::default();
@@ -74,6 +82,11 @@ impl Default for Metrics {
             "refused_frames",
             "Client frames refused, by reason",
             refused_frames.clone(),
+        );
+        registry.register(
+            "ice_restart_requests",
+            "ICE restarts asked for by clients, by transport",
+            ice_restart_requests.clone(),
         );
         registry.register(
             "media_participants",
@@ -115,6 +128,7 @@ impl Default for Metrics {
             errors,
             sessions_ended,
             refused_frames,
+            ice_restart_requests,
             media_participants,
             media_tracks,
             media_subscriptions,
@@ -140,6 +154,12 @@ impl Metrics {
             .get_or_create(&ReasonLabel {
                 reason: reason.to_string(),
             })
+            .inc();
+    }
+
+    pub fn count_ice_restart(&self, transport: &'static str) {
+        self.ice_restart_requests
+            .get_or_create(&TransportLabel { transport })
             .inc();
     }
 

@@ -805,3 +805,92 @@ async fn a_broken_media_path_fires_media_reconnect_start_and_end() {
     a.leave().await.unwrap();
     b.leave().await.unwrap();
 }
+
+/// A counter of `/metrics` with its labels, e.g. `stoa_ice_restart_requests_total{transport="publisher"}`; 0 when
+/// it was never counted.
+async fn counter(server: &Server, series: &str) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", server.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// B publishes and subscribes through a relay that then drops everything for 12 s: longer than the ICE agents keep
+/// a silent pair (about 9 s), so only ICE restarts over signalling (`restart_publisher_ice`,
+/// `restart_subscriber_ice`, retried every 5 s while the path is down) bring the media back, on both of B's
+/// transports, without a new join.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_outage_ends_with_ice_restarts_on_both_transports() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let media = free_udp_addr();
+    let server = Server::start(&["--udp", &media.to_string(), "--media-workers", "1"]);
+    let relay = LossyRelay::start(media, 0.0).await;
+    let b_config = ClientConfig {
+        media_server_address: Some(relay.addr),
+        ..ClientConfig::default()
+    };
+    let (a, b, mut b_events) = pair(&server, "long-outage", VideoCodec::Vp8, b_config).await;
+    let mut a_events = a.events();
+    let (a_track, b_track) = (
+        LocalVideoTrack::custom(config()).unwrap(),
+        LocalVideoTrack::custom(config()).unwrap(),
+    );
+    a.publish([&a_track]).await.unwrap();
+    b.publish([&b_track]).await.unwrap();
+    let from_a = subscribe_video_when_published(&b, &mut b_events).await;
+    let Event::UserPublished(b_user, _) = wait_for(&mut a_events, 5.0, |e| video_published(e, 2)).await else {
+        unreachable!()
+    };
+    let from_b = a.subscribe_video(&b_user).await.unwrap();
+    let (mut b_sees, mut a_sees) = (from_a.frames(), from_b.frames());
+    let feeders = [
+        VideoFeeder::start(&a_track, 60 * FPS),
+        VideoFeeder::start(&b_track, 60 * FPS),
+    ];
+    assert!(!collect(&mut b_sees, Duration::from_secs(1)).await.is_empty());
+    assert!(!collect(&mut a_sees, Duration::from_secs(1)).await.is_empty());
+
+    relay.cut(true);
+    let cut_at = Instant::now();
+    wait_for(&mut b_events, 15.0, |e| matches!(e, Event::MediaReconnectStart(_))).await;
+    tokio::time::sleep(Duration::from_secs(12).saturating_sub(cut_at.elapsed())).await;
+    while b_sees.try_recv().is_ok() {}
+    while a_sees.try_recv().is_ok() {}
+    relay.cut(false);
+    let restored_at = Instant::now();
+    // Both transports come back: the subscriber one (for uid 1) and the publisher one (the local uid 2).
+    let mut back = Vec::new();
+    while back.len() < 2 {
+        match wait_for(&mut b_events, 20.0, |e| matches!(e, Event::MediaReconnectEnd(_))).await {
+            Event::MediaReconnectEnd(uid) if !back.contains(&uid) => back.push(uid),
+            _ => {}
+        }
+    }
+    let recovered = restored_at.elapsed();
+    back.sort_by_key(|uid| uid.to_string());
+    assert_eq!(back, vec![Uid::Number(1), Uid::Number(2)]);
+    let b_after = Seen::of(&collect(&mut b_sees, Duration::from_secs(2)).await, u64::MAX);
+    let a_after = Seen::of(&collect(&mut a_sees, Duration::from_secs(2)).await, u64::MAX);
+    drop(feeders);
+    let restarts = (
+        counter(&server, "stoa_ice_restart_requests_total{transport=\"publisher\"}").await,
+        counter(&server, "stoa_ice_restart_requests_total{transport=\"subscriber\"}").await,
+    );
+    eprintln!(
+        "12 s outage: both transports back {recovered:?} after the path returned, ICE restarts asked \
+         (publisher, subscriber) {restarts:?}; B decodes {b_after:?}; A decodes {a_after:?}"
+    );
+    assert!(
+        restarts.0 >= 1 && restarts.1 >= 1,
+        "B restarted ICE on both transports: {restarts:?}"
+    );
+    assert!(b_after.decoded >= 10, "B decodes A again: {b_after:?}");
+    assert!(a_after.decoded >= 10, "A decodes B again: {a_after:?}");
+    a.leave().await.unwrap();
+    b.leave().await.unwrap();
+}

@@ -298,6 +298,26 @@ impl EngineCore {
         Ok((offer.to_sdp_string(), mids))
     }
 
+    /// An offer for the publisher transport with new ICE credentials and nothing else changed (an ICE restart, for
+    /// a path that is gone for good). Its answer goes through [`Self::publish_answer`].
+    pub(crate) fn publish_restart_offer(&mut self, now: Instant) -> Result<String, RtcError> {
+        if self.publisher.dead {
+            return Err(unexpected("the publisher transport failed"));
+        }
+        self.publish_cancel();
+        let mut api = self.publisher.rtc.sdp_api();
+        api.ice_restart(true);
+        let Some((offer, pending)) = api.apply() else {
+            return Err(unexpected("the ICE restart made no offer"));
+        };
+        self.pending_publish = Some(PendingPublish {
+            pending,
+            added: Vec::new(),
+        });
+        self.drain(now);
+        Ok(offer.to_sdp_string())
+    }
+
     /// Applies the server's answer to the pending publish offer: the new m-lines start sending once the transport
     /// is connected.
     pub(crate) fn publish_answer(&mut self, answer: &str, now: Instant) -> Result<(), RtcError> {
@@ -456,6 +476,25 @@ impl EngineCore {
         let mid = Mid::from(new_mid.as_str());
         self.incoming.insert(mid, Incoming::new(track));
         Ok((answer.to_sdp_string(), mid))
+    }
+
+    /// Answers the server's subscriber offer that restarts ICE: new credentials, the same m-lines.
+    pub(crate) fn subscribe_restart_offer(&mut self, offer: &str, now: Instant) -> Result<String, RtcError> {
+        if self.subscriber.dead {
+            return Err(unexpected("the subscriber transport failed"));
+        }
+        let parsed = SdpOffer::from_sdp_string(&self.redirect(offer))
+            .map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("unreadable SDP offer: {e}")))?;
+        let answer = self.subscriber.rtc.sdp_api().accept_offer(parsed);
+        self.drain(now);
+        let answer =
+            answer.map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("SDP offer refused: {e}")))?;
+        self.active_sub_mids = media_sections(offer)
+            .into_iter()
+            .filter(|s| s.active)
+            .map(|s| s.mid)
+            .collect();
+        Ok(answer.to_sdp_string())
     }
 
     /// Stops delivering what arrives on `mid` and ends its track.
@@ -621,7 +660,7 @@ impl EngineCore {
                 tracing::debug!(?side, ?state, "ICE state");
                 match state {
                     IceConnectionState::Disconnected => {
-                        // Failed for good: without an ICE restart (not in the protocol yet) the path stays lost.
+                        // Failed for good: the path stays lost until the client restarts ICE over signalling.
                         let was_connected = peer.connected;
                         peer.connected = false;
                         if was_connected {

@@ -69,6 +69,15 @@ enum Control {
         reply: Reply<()>,
     },
     PublishCancel,
+    /// An ICE restart offer for the publisher transport; its answer goes through `PublishAnswer`.
+    PublishRestartOffer {
+        reply: Reply<String>,
+    },
+    /// A subscriber offer that restarts ICE (no new m-line).
+    SubscribeRestartOffer {
+        offer: String,
+        reply: Reply<String>,
+    },
     Unpublish(Mid),
     SubscribeOffer {
         offer: String,
@@ -130,6 +139,16 @@ impl EngineSender {
 
     pub(crate) async fn publish_answer(&self, answer: String) -> Result<(), RtcError> {
         self.call(|reply| Control::PublishAnswer { answer, reply }).await
+    }
+
+    /// An offer for the publisher transport with new ICE credentials, answered like a publish offer.
+    pub(crate) async fn publish_restart_offer(&self) -> Result<String, RtcError> {
+        self.call(|reply| Control::PublishRestartOffer { reply }).await
+    }
+
+    /// Answers the server's subscriber offer that restarts ICE.
+    pub(crate) async fn subscribe_restart_offer(&self, offer: String) -> Result<String, RtcError> {
+        self.call(|reply| Control::SubscribeRestartOffer { offer, reply }).await
     }
 
     pub(crate) async fn subscribe_offer(
@@ -301,6 +320,12 @@ fn apply(core: &mut EngineCore, command: Control) {
             let _ = reply.send(core.publish_answer(&answer, now));
         }
         Control::PublishCancel => core.publish_cancel(),
+        Control::PublishRestartOffer { reply } => {
+            let _ = reply.send(core.publish_restart_offer(now));
+        }
+        Control::SubscribeRestartOffer { offer, reply } => {
+            let _ = reply.send(core.subscribe_restart_offer(&offer, now));
+        }
         Control::Unpublish(mid) => core.unpublish(mid),
         Control::SubscribeOffer { offer, track, reply } => {
             let _ = reply.send(core.subscribe_offer(&offer, track, now));
