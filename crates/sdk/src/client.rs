@@ -26,7 +26,7 @@ use crate::engine::{
     RemoteShared, RemoteTrack, RemoteVideoTrack, Side,
 };
 use crate::media::video::VideoCodec;
-use crate::state::{ClientState, ConnectionState, Event, NetworkQuality, RemoteUser, Uid};
+use crate::state::{ClientState, ConnectionState, Event, LinkSample, NetworkQuality, RemoteUser, Uid};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -262,9 +262,88 @@ struct Inner {
     driver: Option<mpsc::Sender<Command>>,
     task: Option<tokio::task::JoinHandle<()>>,
     media: MediaState,
+    /// The last signalling ping's round trip: the link's delay when no media flows to measure it.
+    ping_rtt: Option<Duration>,
+    /// This client's own rating of its link, as of the last `network-quality`.
+    network_quality: NetworkQuality,
 }
 
 impl Inner {
+    /// Rates both directions of the link from the media stats (loss, round trip, jitter), the signalling round
+    /// trip standing in for a direction that carries no media.
+    fn rate_network(&self) -> NetworkQuality {
+        let ping_ms = self.ping_rtt.map_or(0.0, |rtt| rtt.as_secs_f64() * 1000.0);
+        let ping = self.ping_rtt.map(|_| LinkSample {
+            rtt_ms: ping_ms,
+            ..LinkSample::default()
+        });
+        let worst = |acc: Option<LinkSample>, next: LinkSample| {
+            let acc = acc.unwrap_or_default();
+            Some(LinkSample {
+                loss_rate: acc.loss_rate.max(next.loss_rate),
+                rtt_ms: acc.rtt_ms.max(next.rtt_ms),
+                jitter_ms: acc.jitter_ms.max(next.jitter_ms),
+            })
+        };
+        // The SDK's stats give loss in percent.
+        let mut uplink = None;
+        for track in &self.media.published {
+            let (sent, loss, rtt, jitter) = match track {
+                LocalTrack::Audio(t) => {
+                    let s = t.stats();
+                    (
+                        s.send_packets,
+                        s.current_packet_loss_rate,
+                        s.send_rtt_ms,
+                        s.send_jitter_ms,
+                    )
+                }
+                LocalTrack::Video(t) => {
+                    let s = t.stats();
+                    (
+                        s.send_packets,
+                        s.current_packet_loss_rate,
+                        s.send_rtt_ms,
+                        s.send_jitter_ms,
+                    )
+                }
+            };
+            if sent > 0 {
+                let sample = LinkSample {
+                    loss_rate: loss / 100.0,
+                    rtt_ms: rtt.max(ping_ms),
+                    jitter_ms: jitter,
+                };
+                uplink = worst(uplink, sample);
+            }
+        }
+        let mut downlink = None;
+        for subscription in &self.media.subscriptions {
+            let (received, loss) = match &subscription.track {
+                RemoteTrack::Audio(t) => {
+                    let s = t.stats();
+                    (s.receive_packets, s.current_packet_loss_rate)
+                }
+                RemoteTrack::Video(t) => {
+                    let s = t.stats();
+                    (s.receive_packets, s.current_packet_loss_rate)
+                }
+            };
+            if received > 0 {
+                let sample = LinkSample {
+                    loss_rate: loss / 100.0,
+                    rtt_ms: ping_ms,
+                    jitter_ms: 0.0,
+                };
+                downlink = worst(downlink, sample);
+            }
+        }
+        NetworkQuality {
+            uplink: NetworkQuality::level(uplink.or(ping)),
+            downlink: NetworkQuality::level(downlink.or(ping)),
+        }
+    }
+
     /// DISCONNECTED with `reason`, forgetting the session and its media.
     fn disconnected(&mut self, reason: Option<DisconnectReason>) {
         self.machine.set_connection(ConnectionState::Disconnected, reason);
@@ -936,6 +1015,8 @@ impl Client {
             driver: None,
             task: None,
             media: MediaState::default(),
+            ping_rtt: None,
+            network_quality: NetworkQuality::default(),
         };
         Ok(Client {
             shared: Arc::new(Shared {
@@ -964,8 +1045,14 @@ impl Client {
         self.shared.with(|inner| inner.machine.remote_users())
     }
 
+    /// `getNetworkQuality`: this client's own rating of its link as of the last [`Event::NetworkQuality`] (every
+    /// 2 s while connected); (0, 0) before the first.
+    pub fn network_quality(&self) -> NetworkQuality {
+        self.shared.with(|inner| inner.network_quality)
+    }
+
     /// `getRemoteNetworkQuality`: each remote user's own rating of its link, as it last reported it through the
-    /// server; (0, 0) for a user who has not reported (this SDK does not rate its own link yet).
+    /// server; (0, 0) for a user who has not reported one (audience members in live mode never do).
     pub fn remote_network_quality(&self) -> Vec<(Uid, NetworkQuality)> {
         self.shared.with(|inner| inner.machine.remote_network_quality())
     }
@@ -1450,7 +1537,12 @@ struct Pending {
     reply: Option<oneshot::Sender<Result<Reply, RtcError>>>,
     deadline: Instant,
     renewed_token: Option<String>,
+    /// When a keepalive ping went out: its `ok` gives the signalling round trip.
+    ping_sent: Option<Instant>,
 }
+
+/// How often the client rates its link (`network-quality`), as Agora's SDKs do.
+const NETWORK_QUALITY_INTERVAL: Duration = Duration::from_secs(2);
 
 fn fail_pending(pending: &mut HashMap<u32, Pending>) {
     for (_, entry) in pending.drain() {
@@ -1472,6 +1564,7 @@ async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::R
     let mut next_id: u32 = 2;
     let mut last_heard = Instant::now();
     let mut last_ping = Instant::now();
+    let mut last_rating = Instant::now();
     let mut tick = tokio::time::interval(keepalive.min(Duration::from_millis(250)));
     loop {
         tokio::select! {
@@ -1488,6 +1581,9 @@ async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::R
                     match &frame {
                         ServerFrame::Ok { id } => {
                             if let Some(entry) = pending.remove(id) {
+                                if let Some(sent) = entry.ping_sent {
+                                    shared.with(|inner| inner.ping_rtt = Some(sent.elapsed()));
+                                }
                                 if let Some(token) = entry.renewed_token {
                                     session.params.token = Some(token);
                                 }
@@ -1551,7 +1647,8 @@ async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::R
                         fail_pending(&mut pending);
                         return LinkEnd::Dropped;
                     }
-                    pending.insert(id, Pending { reply: Some(reply), deadline: Instant::now() + request_timeout, renewed_token });
+                    let deadline = Instant::now() + request_timeout;
+                    pending.insert(id, Pending { reply: Some(reply), deadline, renewed_token, ping_sent: None });
                 }
                 Some(Command::Leave(done)) => {
                     leave_now(shared, session, pending.len() as u32 + next_id).await;
@@ -1587,7 +1684,23 @@ async fn run_link(shared: &Shared, session: &mut Session, commands: &mut mpsc::R
                         fail_pending(&mut pending);
                         return LinkEnd::Dropped;
                     }
-                    pending.insert(id, Pending { reply: None, deadline: now + request_timeout, renewed_token: None });
+                    let deadline = now + request_timeout;
+                    pending.insert(id, Pending { reply: None, deadline, renewed_token: None, ping_sent: Some(now) });
+                }
+                if now.duration_since(last_rating) >= NETWORK_QUALITY_INTERVAL {
+                    last_rating = now;
+                    let (quality, host) = shared.with(|inner| {
+                        let quality = inner.rate_network();
+                        inner.network_quality = quality;
+                        inner.machine.queue_event(Event::NetworkQuality(quality));
+                        (quality, inner.role == ClientRole::Host)
+                    });
+                    // Others read it with getRemoteNetworkQuality; the server relays a host's rating only.
+                    let rating = Request::NetworkQuality { uplink: quality.uplink, downlink: quality.downlink };
+                    if host && session.ws.send(frame_text(None, rating)).await.is_err() {
+                        fail_pending(&mut pending);
+                        return LinkEnd::Dropped;
+                    }
                 }
             }
         }

@@ -134,6 +134,9 @@ pub enum Event {
     UserUnpublished(RemoteUser, MediaType),
     /// `user-info-updated`.
     UserInfoUpdated(Uid, UserInfoMessage),
+    /// `network-quality`, every 2 s while connected: this client's own rating of its link (see
+    /// [`NetworkQuality::level`]). Hosts also send it to the server, which relays it to the others.
+    NetworkQuality(NetworkQuality),
     /// `token-privilege-will-expire`: renew the token now.
     TokenPrivilegeWillExpire,
     /// `token-privilege-did-expire`: the client is being disconnected with `TOKEN_EXPIRE`.
@@ -151,6 +154,40 @@ pub enum Event {
 pub struct NetworkQuality {
     pub uplink: u8,
     pub downlink: u8,
+}
+
+/// One direction of a link over the last interval: loss as a fraction (0 to 1), round trip and jitter in ms.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LinkSample {
+    pub loss_rate: f64,
+    pub rtt_ms: f64,
+    pub jitter_ms: f64,
+}
+
+impl NetworkQuality {
+    /// The level of one direction: the worst that loss, round trip or jitter reaches, 0 when nothing measured it.
+    /// The steps are the Web SDK's (`web/src/stats.ts`), so both SDKs rate a link alike: under 1 % loss and 100 ms
+    /// nothing shows; from 3 % and 200 ms video stutters now and then; from 8 % and 400 ms conversation suffers;
+    /// past 50 % loss the link is down.
+    pub fn level(sample: Option<LinkSample>) -> u8 {
+        const STEPS: [(f64, f64, f64); 5] = [
+            (0.01, 100.0, 30.0),
+            (0.03, 200.0, 50.0),
+            (0.08, 400.0, 100.0),
+            (0.15, 800.0, 200.0),
+            (0.3, 1600.0, 400.0),
+        ];
+        let Some(sample) = sample else { return 0 };
+        if sample.loss_rate >= 0.5 {
+            return 6;
+        }
+        STEPS
+            .iter()
+            .position(|&(loss, rtt, jitter)| {
+                sample.loss_rate < loss && sample.rtt_ms < rtt && sample.jitter_ms < jitter
+            })
+            .map_or(5, |step| step as u8 + 1)
+    }
 }
 
 /// The state behind a [`crate::Client`].
@@ -475,5 +512,25 @@ mod tests {
             (Uid::Number(7), NetworkQuality::default()),
             "a user who came back has not rated its link yet"
         );
+    }
+
+    #[test]
+    fn a_link_is_rated_by_its_worst_measure_on_the_web_sdks_scale() {
+        let link = |loss_rate, rtt_ms, jitter_ms| {
+            Some(LinkSample {
+                loss_rate,
+                rtt_ms,
+                jitter_ms,
+            })
+        };
+        assert_eq!(NetworkQuality::level(None), 0);
+        assert_eq!(NetworkQuality::level(link(0.0, 2.0, 0.0)), 1);
+        assert_eq!(NetworkQuality::level(link(0.02, 20.0, 0.0)), 2);
+        assert_eq!(NetworkQuality::level(link(0.0, 150.0, 0.0)), 2);
+        assert_eq!(NetworkQuality::level(link(0.0, 20.0, 60.0)), 3);
+        assert_eq!(NetworkQuality::level(link(0.1, 20.0, 0.0)), 4);
+        assert_eq!(NetworkQuality::level(link(0.0, 1000.0, 0.0)), 5);
+        assert_eq!(NetworkQuality::level(link(0.4, 20.0, 0.0)), 5);
+        assert_eq!(NetworkQuality::level(link(0.6, 20.0, 0.0)), 6);
     }
 }

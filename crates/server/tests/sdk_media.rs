@@ -470,3 +470,57 @@ async fn media_keeps_flowing_through_a_signalling_reconnect() {
     a.leave().await.unwrap();
     b.leave().await.unwrap();
 }
+
+/// Every 2 s each client rates its own link (`Event::NetworkQuality`, `Client::network_quality`): A from the
+/// receiver reports on the audio it sends, B from the audio it receives, both on a loopback link that is excellent
+/// or good. Each host's rating reaches the other through the server (`Client::remote_network_quality`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_client_rates_its_link_and_sees_the_others_rating() {
+    let server = Server::start(&[]);
+    let (a, b, mut b_events) = pair(&server, "quality").await;
+    let mut a_events = a.events();
+    let track = LocalAudioTrack::custom(AudioEncoderPreset::SpeechStandard).unwrap();
+    a.publish([&track]).await.unwrap();
+    let remote = subscribe_when_published(&b, &mut b_events).await;
+    let feeder = Feeder::start(&track, 440.0);
+    let measured = |event: &Event| matches!(event, Event::NetworkQuality(q) if q.uplink > 0 && q.downlink > 0);
+    // The first rating comes before the first receiver report; wait for ratings taken while audio flows.
+    for events in [&mut a_events, &mut b_events] {
+        wait_for(events, 6.0, measured).await;
+        let Event::NetworkQuality(rating) = wait_for(events, 6.0, measured).await else {
+            unreachable!()
+        };
+        assert!(
+            (1..=2).contains(&rating.uplink) && (1..=2).contains(&rating.downlink),
+            "a loopback link rated {rating:?}"
+        );
+    }
+    let (a_rating, b_rating) = (a.network_quality(), b.network_quality());
+    let relayed = |client: &Client, uid: u32| {
+        client
+            .remote_network_quality()
+            .into_iter()
+            .find(|(user, _)| *user == Uid::Number(uid))
+            .map(|(_, rating)| rating)
+            .unwrap()
+    };
+    let (a_sees_b, b_sees_a) = (relayed(&a, 2), relayed(&b, 1));
+    drop(feeder);
+    eprintln!(
+        "A rates (uplink {}, downlink {}), B rates ({}, {}); A sees B's {a_sees_b:?}, B sees A's {b_sees_a:?}; \
+         A's audio stats {:?}",
+        a_rating.uplink,
+        a_rating.downlink,
+        b_rating.uplink,
+        b_rating.downlink,
+        remote.stats()
+    );
+    for rating in [a_sees_b, b_sees_a] {
+        assert!(
+            (1..=2).contains(&rating.uplink) && (1..=2).contains(&rating.downlink),
+            "{rating:?}"
+        );
+    }
+    a.leave().await.unwrap();
+    b.leave().await.unwrap();
+}

@@ -894,3 +894,58 @@ async fn a_long_outage_ends_with_ice_restarts_on_both_transports() {
     a.leave().await.unwrap();
     b.leave().await.unwrap();
 }
+
+/// A subscriber behind a link that drops 30 % of datagrams both ways rates its downlink poor or worse (3 and up):
+/// what NACK/RTX cannot repair in time (the SDK counts loss after repair) is still several percent. Its uplink
+/// carries no media, so the signalling round trip rates it, and that is excellent or good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lossy_downlink_is_rated_poor_or_worse() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let media = free_udp_addr();
+    let server = Server::start(&["--udp", &media.to_string(), "--media-workers", "1"]);
+    let relay = LossyRelay::start(media, 0.3).await;
+    let b_config = ClientConfig {
+        media_server_address: Some(relay.addr),
+        ..ClientConfig::default()
+    };
+    let (a, b, mut b_events) = pair(&server, "lossy-rating", VideoCodec::Vp8, b_config).await;
+    let track = LocalVideoTrack::custom(config()).unwrap();
+    a.publish([&track]).await.unwrap();
+    let remote = subscribe_video_when_published(&b, &mut b_events).await;
+    let feeder = VideoFeeder::start(&track, 60 * FPS);
+    // Connecting through such loss takes a few DTLS retransmissions: rate only once video flows.
+    let flowing = Instant::now() + Duration::from_secs(30);
+    while remote.stats().receive_packets < 100 {
+        assert!(
+            Instant::now() < flowing,
+            "no video through the lossy relay: {:?}",
+            remote.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    while b_events.try_recv().is_ok() {}
+    let mut ratings: Vec<stoa_sdk::NetworkQuality> = Vec::new();
+    while ratings.len() < 3 && !ratings.iter().any(|r| r.downlink >= 3) {
+        let event = wait_for(&mut b_events, 6.0, |e| matches!(e, Event::NetworkQuality(_))).await;
+        if let Event::NetworkQuality(rating) = event {
+            ratings.push(rating);
+        }
+    }
+    drop(feeder);
+    let (loss, datagrams) = relay.loss();
+    eprintln!(
+        "{:.1} % of {datagrams} datagrams dropped; B's ratings {ratings:?}; B's video stats {:?}",
+        loss * 100.0,
+        remote.stats()
+    );
+    assert!(
+        ratings.iter().any(|r| r.downlink >= 3),
+        "a 30 % lossy downlink rated {ratings:?} while video flowed"
+    );
+    assert!(
+        ratings.iter().all(|r| (1..=2).contains(&r.uplink)),
+        "no media up: the signalling round trip rates it, {ratings:?}"
+    );
+    a.leave().await.unwrap();
+    b.leave().await.unwrap();
+}
