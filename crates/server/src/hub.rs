@@ -497,7 +497,12 @@ impl Hub {
         }
         let session = self.sessions.get_mut(&sid).expect("checked above");
         session.pending_publish.push((conn, id, tracks));
-        let channel = media_channel(&session.identity);
+        self.negotiate_publisher(sid, conn, id, offer);
+    }
+
+    /// Asks the media plane to answer `offer` on the session's publisher transport.
+    fn negotiate_publisher(&mut self, sid: String, conn: ConnId, id: Option<u32>, offer: String) {
+        let channel = media_channel(&self.sessions[&sid].identity);
         self.outputs.push_back(Output::Media(MediaOp::Publish {
             session: sid,
             channel,
@@ -519,14 +524,7 @@ impl Hub {
             );
             return self.reply_error(conn, id, error);
         }
-        let channel = media_channel(&session.identity);
-        self.outputs.push_back(Output::Media(MediaOp::Publish {
-            session: sid,
-            channel,
-            conn,
-            id,
-            offer,
-        }));
+        self.negotiate_publisher(sid, conn, id, offer);
     }
 
     /// `restart_subscriber_ice`: answered with a subscriber offer carrying new ICE credentials.

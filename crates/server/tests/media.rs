@@ -484,15 +484,9 @@ async fn audio_publish() -> Value {
 
 /// Reads one gauge from `/metrics`.
 async fn gauge(server: &Server, name: &str) -> i64 {
-    let text = reqwest::get(format!("{}/metrics", server.url()))
+    metric(server, name)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+        .unwrap_or_else(|| panic!("no {name} in /metrics")) as i64
 }
 
 #[tokio::test]

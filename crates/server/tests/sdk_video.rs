@@ -750,20 +750,49 @@ async fn muted_video_comes_back_after_unmute_and_resubscribe() {
 // ------------------------------------------------------------------------------------------------------------------
 // Media reconnection
 
+/// A server with one media worker, and a VP8 pair in `channel` whose B reaches the media port only through a
+/// [`LossyRelay`] dropping `loss` of the datagrams.
+struct RelayedPair {
+    server: Server,
+    relay: LossyRelay,
+    a: Client,
+    b: Client,
+    b_events: broadcast::Receiver<Event>,
+}
+
+impl RelayedPair {
+    async fn start(channel: &str, loss: f64) -> RelayedPair {
+        let media = free_udp_addr();
+        let server = Server::start(&["--udp", &media.to_string(), "--media-workers", "1"]);
+        let relay = LossyRelay::start(media, loss).await;
+        let b_config = ClientConfig {
+            media_server_address: Some(relay.addr),
+            ..ClientConfig::default()
+        };
+        let (a, b, b_events) = pair(&server, channel, VideoCodec::Vp8, b_config).await;
+        RelayedPair {
+            server,
+            relay,
+            a,
+            b,
+            b_events,
+        }
+    }
+}
+
 /// When the UDP path between the subscriber and the server breaks, the subscriber gets `media-reconnect-start` for
 /// the user it subscribes to; when the path is back, `media-reconnect-end`, and the video decodes again (from a
 /// keyframe it asks for).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_media_path_fires_media_reconnect_start_and_end() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let media = free_udp_addr();
-    let server = Server::start(&["--udp", &media.to_string(), "--media-workers", "1"]);
-    let relay = LossyRelay::start(media, 0.0).await;
-    let b_config = ClientConfig {
-        media_server_address: Some(relay.addr),
-        ..ClientConfig::default()
-    };
-    let (a, b, mut b_events) = pair(&server, "blip", VideoCodec::Vp8, b_config).await;
+    let RelayedPair {
+        server: _server,
+        relay,
+        a,
+        b,
+        mut b_events,
+    } = RelayedPair::start("blip", 0.0).await;
     let track = LocalVideoTrack::custom(config()).unwrap();
     a.publish([&track]).await.unwrap();
     let remote = subscribe_video_when_published(&b, &mut b_events).await;
@@ -806,20 +835,6 @@ async fn a_broken_media_path_fires_media_reconnect_start_and_end() {
     b.leave().await.unwrap();
 }
 
-/// A counter of `/metrics` with its labels, e.g. `stoa_ice_restart_requests_total{transport="publisher"}`; 0 when
-/// it was never counted.
-async fn counter(server: &Server, series: &str) -> u64 {
-    let text = reqwest::get(format!("{}/metrics", server.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// B publishes and subscribes through a relay that then drops everything for 12 s: longer than the ICE agents keep
 /// a silent pair (about 9 s), so only ICE restarts over signalling (`restart_publisher_ice`,
 /// `restart_subscriber_ice`, retried every 5 s while the path is down) bring the media back, on both of B's
@@ -827,14 +842,13 @@ async fn counter(server: &Server, series: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_outage_ends_with_ice_restarts_on_both_transports() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let media = free_udp_addr();
-    let server = Server::start(&["--udp", &media.to_string(), "--media-workers", "1"]);
-    let relay = LossyRelay::start(media, 0.0).await;
-    let b_config = ClientConfig {
-        media_server_address: Some(relay.addr),
-        ..ClientConfig::default()
-    };
-    let (a, b, mut b_events) = pair(&server, "long-outage", VideoCodec::Vp8, b_config).await;
+    let RelayedPair {
+        server,
+        relay,
+        a,
+        b,
+        mut b_events,
+    } = RelayedPair::start("long-outage", 0.0).await;
     let mut a_events = a.events();
     let (a_track, b_track) = (
         LocalVideoTrack::custom(config()).unwrap(),
@@ -878,15 +892,19 @@ async fn a_long_outage_ends_with_ice_restarts_on_both_transports() {
     let a_after = Seen::of(&collect(&mut a_sees, Duration::from_secs(2)).await, u64::MAX);
     drop(feeders);
     let restarts = (
-        counter(&server, "stoa_ice_restart_requests_total{transport=\"publisher\"}").await,
-        counter(&server, "stoa_ice_restart_requests_total{transport=\"subscriber\"}").await,
+        metric(&server, "stoa_ice_restart_requests_total{transport=\"publisher\"}")
+            .await
+            .unwrap_or(0.0),
+        metric(&server, "stoa_ice_restart_requests_total{transport=\"subscriber\"}")
+            .await
+            .unwrap_or(0.0),
     );
     eprintln!(
         "12 s outage: both transports back {recovered:?} after the path returned, ICE restarts asked \
          (publisher, subscriber) {restarts:?}; B decodes {b_after:?}; A decodes {a_after:?}"
     );
     assert!(
-        restarts.0 >= 1 && restarts.1 >= 1,
+        restarts.0 >= 1.0 && restarts.1 >= 1.0,
         "B restarted ICE on both transports: {restarts:?}"
     );
     assert!(b_after.decoded >= 10, "B decodes A again: {b_after:?}");
@@ -901,14 +919,13 @@ async fn a_long_outage_ends_with_ice_restarts_on_both_transports() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lossy_downlink_is_rated_poor_or_worse() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let media = free_udp_addr();
-    let server = Server::start(&["--udp", &media.to_string(), "--media-workers", "1"]);
-    let relay = LossyRelay::start(media, 0.3).await;
-    let b_config = ClientConfig {
-        media_server_address: Some(relay.addr),
-        ..ClientConfig::default()
-    };
-    let (a, b, mut b_events) = pair(&server, "lossy-rating", VideoCodec::Vp8, b_config).await;
+    let RelayedPair {
+        server: _server,
+        relay,
+        a,
+        b,
+        mut b_events,
+    } = RelayedPair::start("lossy-rating", 0.3).await;
     let track = LocalVideoTrack::custom(config()).unwrap();
     a.publish([&track]).await.unwrap();
     let remote = subscribe_video_when_published(&b, &mut b_events).await;

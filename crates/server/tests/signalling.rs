@@ -543,12 +543,7 @@ async fn bad_frames_are_answered_and_counted_while_others_are_served() {
     b.join(&app, "noise", None, Some(Uid::Number(2))).await.unwrap();
     wait_for(&mut a_events, 3.0, |e| joined_uid(e) == Some(2)).await;
 
-    let metrics = reqwest::get(format!("{}/metrics", server.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&server).await;
     for expected in [
         "stoa_refused_frames_total{reason=\"malformed\"}",
         "stoa_refused_frames_total{reason=\"oversized\"}",

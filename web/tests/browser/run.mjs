@@ -3,7 +3,8 @@
 // in its own browser contexts and channel, bounded in time. It prints a line per test and a closing summary line,
 //   browser tests: N passed, N failed, N skipped
 // which scripts/test.sh adds to the suite's total. The exit status is 1 when any test failed.
-// Usage: node run.mjs [name filter...]   (STOA_BIN and CHROMIUM override the binaries' paths.)
+// Usage: node run.mjs [name filter...]   (STOA_BIN and CHROMIUM override the binaries' paths; STOA_BROWSER_NO_SKIP=1
+// turns skips into failures.)
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,7 +61,9 @@ try {
       browser,
       media,
       contexts,
+      // STOA_BROWSER_NO_SKIP=1 (scripts/test.sh) makes a skip a failure: CI must run every test.
       skip(reason) {
+        if (process.env.STOA_BROWSER_NO_SKIP === '1') throw new Error(`would skip, but STOA_BROWSER_NO_SKIP=1: ${reason}`);
         throw new Skip(reason);
       },
       // Contexts and extra browsers opened through ctx are closed after the test, pass or fail.

@@ -466,23 +466,14 @@ impl EngineCore {
                     format!("the subscriber offer adds no {kind} m-line"),
                 )
             })?;
-        let parsed = SdpOffer::from_sdp_string(&self.redirect(offer))
-            .map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("unreadable SDP offer: {e}")))?;
-        let answer = self.subscriber.rtc.sdp_api().accept_offer(parsed);
-        self.drain(now);
-        let answer =
-            answer.map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("SDP offer refused: {e}")))?;
-        self.active_sub_mids = sections.into_iter().filter(|s| s.active).map(|s| s.mid).collect();
+        let answer = self.accept_subscriber_offer(offer, now)?;
         let mid = Mid::from(new_mid.as_str());
         self.incoming.insert(mid, Incoming::new(track));
-        Ok((answer.to_sdp_string(), mid))
+        Ok((answer, mid))
     }
 
-    /// Answers the server's subscriber offer that restarts ICE: new credentials, the same m-lines.
-    pub(crate) fn subscribe_restart_offer(&mut self, offer: &str, now: Instant) -> Result<String, RtcError> {
-        if self.subscriber.dead {
-            return Err(unexpected("the subscriber transport failed"));
-        }
+    /// Applies a server offer to the subscriber transport and returns the answer; remembers its active m-lines.
+    fn accept_subscriber_offer(&mut self, offer: &str, now: Instant) -> Result<String, RtcError> {
         let parsed = SdpOffer::from_sdp_string(&self.redirect(offer))
             .map_err(|e| RtcError::new(ErrorCode::UnexpectedResponse, format!("unreadable SDP offer: {e}")))?;
         let answer = self.subscriber.rtc.sdp_api().accept_offer(parsed);
@@ -495,6 +486,14 @@ impl EngineCore {
             .map(|s| s.mid)
             .collect();
         Ok(answer.to_sdp_string())
+    }
+
+    /// Answers the server's subscriber offer that restarts ICE: new credentials, the same m-lines.
+    pub(crate) fn subscribe_restart_offer(&mut self, offer: &str, now: Instant) -> Result<String, RtcError> {
+        if self.subscriber.dead {
+            return Err(unexpected("the subscriber transport failed"));
+        }
+        self.accept_subscriber_offer(offer, now)
     }
 
     /// Stops delivering what arrives on `mid` and ends its track.

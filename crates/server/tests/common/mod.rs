@@ -218,3 +218,22 @@ pub fn now_unix() -> u32 {
         .unwrap()
         .as_secs() as u32
 }
+
+/// The server's `/metrics` text.
+pub async fn metrics_text(server: &Server) -> String {
+    reqwest::get(format!("{}/metrics", server.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// One series of `/metrics`, labels included (`stoa_media_tracks`, `stoa_errors_total{code="UID_CONFLICT"}`); None
+/// when the server has not reported it.
+pub async fn metric(server: &Server, series: &str) -> Option<f64> {
+    metrics_text(server)
+        .await
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
