@@ -1487,7 +1487,13 @@ async fn drive(
             LinkEnd::Finished => return,
             LinkEnd::Dropped => {
                 tracing::info!(channel = %session.params.channel, "signalling link dropped: reconnecting");
-                shared.set_connection(ConnectionState::Reconnecting, None);
+                shared.with(|inner| {
+                    inner.machine.set_connection(ConnectionState::Reconnecting, None);
+                    // The link is down both ways until the session is back (Agora's 6).
+                    let down = NetworkQuality { uplink: 6, downlink: 6 };
+                    inner.network_quality = down;
+                    inner.machine.queue_event(Event::NetworkQuality(down));
+                });
                 if !reconnect(&shared, &mut session, &mut commands).await {
                     return;
                 }

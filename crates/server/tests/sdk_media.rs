@@ -448,6 +448,9 @@ async fn media_keeps_flowing_through_a_signalling_reconnect() {
         )
     };
     wait_for(&mut b_events, 5.0, reconnecting).await;
+    // With it, network-quality says the link is down (6) both ways.
+    let down = |e: &Event| matches!(e, Event::NetworkQuality(q) if (q.uplink, q.downlink) == (6, 6));
+    wait_for(&mut b_events, 1.0, down).await;
     wait_for(&mut b_events, 5.0, |e| {
         matches!(
             e,
