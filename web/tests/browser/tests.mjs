@@ -793,7 +793,17 @@ async function demoScreenShare(ctx) {
   await waitFor(async () => (await remoteSize()) === cameraSize, { timeout: 20000, what: 'the camera to come back after sharing' }).catch(
     async (error) => {
       const seen = await tabs[1].locator('#errors li').allInnerTexts();
-      throw new Error(`${error.message}\nthe receiving tab shows: ${seen.join(' | ') || 'no errors'}`);
+      // Every <video> of the sender's tile (size, frames shown, whether it plays), for the failure report.
+      const videos = await tabs[1].evaluate(() =>
+        [...document.querySelectorAll('#remote-1001 video')].map(
+          (v) => `${v.videoWidth}x${v.videoHeight} frames ${v.getVideoPlaybackQuality?.().totalVideoFrames} ${v.paused ? 'paused' : 'playing'}`,
+        ),
+      );
+      const sender = await tabs[0].locator('#errors li').allInnerTexts();
+      throw new Error(
+        `${error.message}\nthe receiving tab shows: ${seen.join(' | ') || 'no errors'}; its videos of the sender: ` +
+          `${videos.join(' / ') || 'none'}; the sending tab shows: ${sender.join(' | ') || 'no errors'}`,
+      );
     },
   );
   ctx.log.push(`screen share seen by the other tab at ${screenSize}`);
